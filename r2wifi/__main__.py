@@ -1,0 +1,3 @@
+from r2wifi.cli.main import main
+
+raise SystemExit(main())

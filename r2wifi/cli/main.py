@@ -1,0 +1,136 @@
+"""Entry point of the ``r2wifi`` command.
+
+Theory of operation: the first positional word picks a command from
+:data:`r2wifi.cli.commands.COMMANDS`; only that command's module is imported, and it builds its
+own argparse parser. ``r2wifi --help`` is answered from the registry alone.
+
+Rules every command follows:
+* Bad input (arguments, config, logs, archives) -> :class:`r2wifi.errors.UserError` -> one line
+  ``r2wifi: error: ...`` on stderr and exit code 2. Never a traceback (set ``R2WIFI_DEBUG=1`` to
+  see one).
+* ``--backend`` (or ``R2WIFI_BACKEND``) chooses the device backend: ``real`` (the board's
+  /dev nodes), ``sim`` (the simulator over its UNIX socket) or ``auto`` (real when
+  /dev/wmtdetect exists, otherwise sim). Commands read it as ``args.backend``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from r2wifi import __version__
+from r2wifi.cli.commands import COMMANDS
+from r2wifi.errors import UserError
+
+BACKENDS = ("auto", "real", "sim")
+
+
+class ArgParser(argparse.ArgumentParser):
+    """argparse with a one-line error and exit code 2 (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+def _top_help() -> str:
+    width = max(len(n) for n in COMMANDS)
+    lines = [
+        "usage: r2wifi [--backend {auto,real,sim}] [--version] COMMAND [ARGS...]",
+        "",
+        "Bring up, supervise and diagnose the BPI-R2 internal WiFi (MT7623 / MT6625L).",
+        "",
+        "commands:",
+    ]
+    lines += [f"  {name:<{width}}  {text}" for name, (_mod, text) in COMMANDS.items()]
+    lines += [
+        "",
+        "options:",
+        "  -h, --help            show this help and exit",
+        "  --version             show the version and exit",
+        "  --backend NAME        device backend: auto (default), real or sim; also R2WIFI_BACKEND",
+        "",
+        "Run 'r2wifi COMMAND --help' for a command's options.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _split_globals(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Take the global options that stand before the command word."""
+    opts: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in ("-h", "--help"):
+            opts["help"] = "1"
+        elif a == "--version":
+            opts["version"] = "1"
+        elif a == "--backend" or a.startswith("--backend="):
+            if "=" in a:
+                opts["backend"] = a.split("=", 1)[1]
+            else:
+                if i + 1 >= len(argv):
+                    raise UserError("--backend needs a value: auto, real or sim")
+                i += 1
+                opts["backend"] = argv[i]
+        elif a.startswith("-"):
+            raise UserError(f"unknown option {a!r} before the command (see 'r2wifi --help')")
+        else:
+            return opts, argv[i:]
+        i += 1
+    return opts, []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    try:
+        opts, rest = _split_globals(args_in)
+        if "version" in opts:
+            sys.stdout.write(f"r2wifi {__version__}\n")
+            return 0
+        if "help" in opts or not rest:
+            sys.stdout.write(_top_help())
+            return 0 if "help" in opts else 2
+        name, cmd_argv = rest[0], rest[1:]
+        if name not in COMMANDS:
+            raise UserError(f"unknown command {name!r} (see 'r2wifi --help')")
+        backend = opts.get("backend") or os.environ.get("R2WIFI_BACKEND") or "auto"
+        if backend not in BACKENDS:
+            raise UserError(f"--backend: {backend!r} is not one of auto, real, sim")
+        module = importlib.import_module(COMMANDS[name][0])
+        parser = ArgParser(prog=f"r2wifi {name}", description=COMMANDS[name][1])
+        module.add_arguments(parser)
+        ns = parser.parse_args(cmd_argv)
+        ns.backend = backend
+        ns.command = name
+        rc = module.run(ns)
+        return int(rc or 0)
+    except UserError as err:
+        if os.environ.get("R2WIFI_DEBUG"):
+            raise
+        sys.stderr.write(f"r2wifi: error: {err}\n")
+        return err.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("r2wifi: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        # `r2wifi diagnose ... | head`: not an error.
+        try:
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        except OSError:
+            pass
+        return 0
+    except OSError as err:
+        if os.environ.get("R2WIFI_DEBUG"):
+            raise
+        where = f": {err.filename}" if getattr(err, "filename", None) else ""
+        sys.stderr.write(f"r2wifi: error: {err.strerror or err}{where}\n")
+        return 2
+
+
+def fail(message: str) -> NoReturn:
+    """Raise a UserError (for use in commands that prefer a call to a raise)."""
+    raise UserError(message)
