@@ -1,0 +1,178 @@
+"""Device backends: the one seam between r2wifi's chip logic and the driver.
+
+Theory of operation: every piece of chip logic (loader, launcher, WiFi mode, Bluetooth, doctor)
+talks to the driver only through a :class:`Backend`. ``RealBackend`` (this module) uses the
+board's /dev nodes with ``os.open`` and ``fcntl.ioctl``; the simulator's backend
+(:mod:`r2wifi.sim.client`) sends the same calls over the simulator's UNIX socket. Both follow
+``shared/spec/driver-interface.md``:
+
+* ``ioctl`` returns the kernel's non-negative return value; a negative kernel return is raised as
+  ``OSError(errno)`` exactly as libc does (``-1`` from a sum of sub-results -> ``EPERM``,
+  ``-EINVAL`` -> ``EINVAL``, ``-EFAULT`` -> ``EFAULT``).
+* ``arg`` is an ``int`` for commands that pass a value and ``bytes`` for pointer commands
+  (e.g. the 264-byte SET_PATCH_INFO struct); request numbers are computed by
+  :mod:`r2wifi.wmt.ioctls` for ``backend.abi``.
+* A handle may be used from two threads at once (the launcher's power thread blocks in
+  LPBK_POWER_CTRL while its main thread polls, reads and writes the same handle).
+* ``write`` on /dev/wmtWifi raises ``OSError(EIO)`` for every failure, like the driver.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import select
+import stat
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from r2wifi.wmt.ioctls import host_abi
+
+NodeKind = Literal["char", "file", "dir", "other"]
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    path: str
+    kind: NodeKind
+    major: int | None = None
+    minor: int | None = None
+
+
+class DeviceHandle(Protocol):
+    def ioctl(self, request: int, arg: int | bytes = 0) -> int: ...
+    def read(self, size: int = 256) -> bytes: ...
+    def write(self, data: bytes) -> int: ...
+    def poll(self, timeout_ms: int) -> bool: ...
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    name: str  # "real" or "sim"
+    abi: str  # ABI the ioctl numbers are encoded for
+
+    def stat_node(self, path: str) -> NodeInfo | None: ...
+    def open(self, path: str) -> DeviceHandle: ...
+    def load_module(self, name: str) -> None: ...
+    def module_loaded(self, name: str) -> bool: ...
+    def interfaces(self) -> list[str]: ...
+    def netns(self) -> str | None: ...
+    def kmsg_path(self) -> str: ...
+    def follow_kmsg(self, from_start: bool = False) -> Iterator[str]: ...
+
+
+class RealHandle:
+    """A /dev node of the real driver."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+
+    def ioctl(self, request: int, arg: int | bytes = 0) -> int:
+        if isinstance(arg, bytes):
+            buf = bytearray(arg)
+            return int(fcntl.ioctl(self.fd, request, buf, True))
+        return int(fcntl.ioctl(self.fd, request, arg))
+
+    def read(self, size: int = 256) -> bytes:
+        return os.read(self.fd, size)
+
+    def write(self, data: bytes) -> int:
+        return os.write(self.fd, data)
+
+    def poll(self, timeout_ms: int) -> bool:
+        p = select.poll()
+        p.register(self.fd, select.POLLIN | select.POLLRDNORM)
+        return any(ev & (select.POLLIN | select.POLLRDNORM) for _fd, ev in p.poll(timeout_ms))
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class RealBackend:
+    """The board: /dev nodes, modprobe, /dev/kmsg, interfaces from /sys/class/net."""
+
+    name = "real"
+
+    def __init__(self, abi: str | None = None, sysroot: str = "/") -> None:
+        self.abi = abi or host_abi()
+        self.sysroot = sysroot
+
+    def _p(self, path: str) -> str:
+        return os.path.join(self.sysroot, path.lstrip("/"))
+
+    def stat_node(self, path: str) -> NodeInfo | None:
+        try:
+            st = os.stat(self._p(path))
+        except FileNotFoundError:
+            return None
+        if stat.S_ISCHR(st.st_mode):
+            return NodeInfo(path, "char", os.major(st.st_rdev), os.minor(st.st_rdev))
+        if stat.S_ISREG(st.st_mode):
+            return NodeInfo(path, "file")
+        if stat.S_ISDIR(st.st_mode):
+            return NodeInfo(path, "dir")
+        return NodeInfo(path, "other")
+
+    def open(self, path: str) -> RealHandle:
+        return RealHandle(self._p(path))
+
+    def load_module(self, name: str) -> None:
+        if self.module_loaded(name):
+            return
+        proc = subprocess.run(["modprobe", name], capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise OSError(errno.ENOENT, f"modprobe {name}: {proc.stderr.strip() or 'failed'}")
+
+    def module_loaded(self, name: str) -> bool:
+        return os.path.isdir(self._p(f"/sys/module/{name}"))
+
+    def interfaces(self) -> list[str]:
+        try:
+            return sorted(os.listdir(self._p("/sys/class/net")))
+        except FileNotFoundError:
+            return []
+
+    def netns(self) -> str | None:
+        return None
+
+    def kmsg_path(self) -> str:
+        return "/dev/kmsg"
+
+    def follow_kmsg(self, from_start: bool = False) -> Iterator[str]:
+        """Yield /dev/kmsg records (``prio,seq,usec,flags;message``) as text lines, forever."""
+        fd = os.open(self.kmsg_path(), os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            if not from_start:
+                os.lseek(fd, 0, os.SEEK_END)
+            p = select.poll()
+            p.register(fd, select.POLLIN)
+            while True:
+                try:
+                    rec = os.read(fd, 8192)
+                except BlockingIOError:
+                    p.poll(1000)
+                    continue
+                except OSError as e:
+                    if e.errno == errno.EPIPE:  # overwritten records: skip ahead
+                        continue
+                    raise
+                yield rec.decode("utf-8", "replace").rstrip("\n")
+        finally:
+            os.close(fd)
+
+
+def get_backend(name: str = "auto") -> Backend:
+    """The backend for ``--backend``: real, sim or auto (real if /dev/wmtdetect exists)."""
+    if name == "auto":
+        name = "real" if os.path.exists("/dev/wmtdetect") or os.path.exists("/dev/stpwmt") else "sim"
+    if name == "real":
+        return RealBackend()
+    from r2wifi.sim.client import SimBackend  # imported only when used
+
+    return SimBackend()
