@@ -1,1 +1,62 @@
+"""The simulated MT7623/MT6625L connectivity driver.
 
+Pieces:
+
+* :mod:`r2wifi.sim.model`: the driver as a state machine (``DriverModel``), injectable clock.
+* :mod:`r2wifi.sim.timing`: the delay table (``--timing realistic|fast``), ``RealClock``/``FakeClock``.
+* :mod:`r2wifi.sim.daemon`: the daemon behind ``<r2wifi.paths.sim_dir()>/sim.sock`` (JSON lines).
+* :mod:`r2wifi.sim.client`: ``SimBackend``, the ``r2wifi.wmt.backend.Backend`` of the simulator;
+  extras ``status()``, ``inject(fault)``, ``air_netns()``, ``ping()``, ``stop()``.
+* :mod:`r2wifi.sim.net`: real interfaces in network namespaces (root).
+
+Files in the sim dir: ``sim.sock``, ``sim.pid``, ``kmsg`` (``prio,seq,usec,-;message`` records,
+usec = simulated uptime), ``daemon.log``. ``r2wifi sim stop`` (or SIGTERM) removes them and the
+namespaces; a daemon whose ``sim.sock`` disappears (its test's tmp dir was deleted) stops itself.
+
+``r2wifi sim status --json`` fields:
+
+=====================  ====================================================================
+nodes                  list of {path, kind (char|file), major, minor} of the /dev nodes
+chip_powered           LPBK power-on (launcher) completed and the chip is up
+launcher_connected     a /dev/stpwmt handle is open and SET_LAUNCHER_KILL(1) was not sent
+wifi_mode              off | sta | ap | p2p
+interfaces             WiFi netdevs that exist (model; also real ones in ``netns`` as root)
+netns, air_netns       namespace names, or null without ``--netns``
+inherent_delay_s       sum of the driver delays and expired timeouts the simulator spent
+do_module_init_count   DO_MODULE_INIT calls (a second one logs busy-major errors)
+lpbk_power_on_count    successful chip power-ons; srh_patch_count: srh_patch requests posted
+chip_reset_count       whole-chip resets (``inject chip-reset``)
+faults                 active faults; modules: loaded modules (wlan_gen2 when built in)
+hci, bd_address        ``["hci0"]`` and its address once ``stp_chrdev_bt`` is loaded
+tx_stalled             the AP TX queue is stopped (``txq-stall``)
+mac, names, timing     chip MAC (00:08:22:xx:xx:xx; AP/P2P use 02:08:22:xx:xx:xx), name set, timing
+pid, sim_dir, kmsg     daemon pid, its directory and kernel log file
+=====================  ====================================================================
+
+Faults (``sim start --fault NAME`` or ``sim inject NAME``):
+
+* ``no-detect``: no /dev/wmtdetect. ``detect-regular-file``: /dev/wmtdetect is a regular file
+  (ioctls fail with ENOTTY).
+* ``combo-wifi-not-built``: CONFIG_MTK_COMBO_WIFI not defined: no /dev/wmtWifi, the real log line.
+* ``wlan-gen2-module``: wlan_gen2 is =m: ``load_module("wlan_gen2")`` needed (after
+  DO_MODULE_INIT) before A/S/P work ("Set p2p mode handler is NULL" otherwise) and before WiFi on
+  creates wlan0.
+* ``btif-dead``: WiFi function on times out (BTIF/STP RX timeouts, 4 s op wait, EIO); BT on fails.
+* ``wlan0-renamed``: the station netdev appears as ``wlx<mac>`` so A/S/P fail after 10 x 300 ms.
+* ``wifi-ram-code-missing``: wlanProbe cannot open WIFI_RAM_CODE_7623 -> WiFi on EIO (also
+  happens without the fault when ``--firmware-dir`` lacks the file).
+* run time only: ``chip-reset`` (re-issues srh_patch; without a launcher answering: "wait signal
+  timeout", reset fails, WiFi off; on success the previous WiFi mode is restored), ``txq-stall``
+  (netif_stop_subqueue lines, no wake; as root the air peer of the AP interface goes down),
+  ``clear-stall`` (wake line, peer up; also cleared when WiFi goes off and on).
+* Missing or wrong patch files need no fault: the model opens and checks what the launcher names.
+
+Network layout (root, ``--netns``, the default as root): namespace ``r2sim-<8 hex of the sim
+dir>`` (``--netns-name``) holds the WiFi netdevs; ``<netns>-air`` holds their veth peers:
+AP interface (ap0 / mtkap0) <-> ``air0``, P2P (p2p0 / mtkp2p0) <-> ``airp0``, station (wlan0 /
+mtkwlan0) <-> ``airw0``. Mode ``1`` -> wlan0; ``A`` -> wlan0 + ap0; ``S``/``P`` -> wlan0 + p2p0.
+"""
+
+from r2wifi.sim.model import FAULTS, RUNTIME_FAULTS, START_FAULTS
+
+__all__ = ["FAULTS", "RUNTIME_FAULTS", "START_FAULTS"]

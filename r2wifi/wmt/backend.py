@@ -15,6 +15,8 @@ board's /dev nodes with ``os.open`` and ``fcntl.ioctl``; the simulator's backend
 * A handle may be used from two threads at once (the launcher's power thread blocks in
   LPBK_POWER_CTRL while its main thread polls, reads and writes the same handle).
 * ``write`` on /dev/wmtWifi raises ``OSError(EIO)`` for every failure, like the driver.
+* Bluetooth: ``hci_devices()`` lists HCI devices (``hci0`` once ``stp_chrdev_bt`` is loaded) and
+  ``bt_address(hci)`` gives the BD address in upper case, or None.
 """
 
 from __future__ import annotations
@@ -23,13 +25,17 @@ import errno
 import fcntl
 import os
 import select
+import socket
 import stat
+import struct
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from r2wifi.wmt.ioctls import host_abi
+
+HCIGETDEVINFO = 0x800448D3  # _IOR('H', 211, int)
 
 NodeKind = Literal["char", "file", "dir", "other"]
 
@@ -62,6 +68,8 @@ class Backend(Protocol):
     def netns(self) -> str | None: ...
     def kmsg_path(self) -> str: ...
     def follow_kmsg(self, from_start: bool = False) -> Iterator[str]: ...
+    def hci_devices(self) -> list[str]: ...
+    def bt_address(self, hci: str) -> str | None: ...
 
 
 class RealHandle:
@@ -167,6 +175,36 @@ class RealBackend:
             os.close(fd)
 
 
+    def hci_devices(self) -> list[str]:
+        """Bluetooth HCI devices (``hci0``...) from /sys/class/bluetooth."""
+        try:
+            names = os.listdir(self._p("/sys/class/bluetooth"))
+        except FileNotFoundError:
+            return []
+        return sorted(n for n in names if n.startswith("hci") and ":" not in n)
+
+    def bt_address(self, hci: str) -> str | None:
+        """BD address of ``hci`` (``AA:BB:CC:DD:EE:FF``) via HCIGETDEVINFO, None if unknown."""
+        if not (hci.startswith("hci") and hci[3:].isdigit()):
+            return None
+        try:
+            sock = socket.socket(socket.AF_BLUETOOTH, socket.SOCK_RAW, 1)  # BTPROTO_HCI
+        except (OSError, AttributeError):
+            return None
+        try:
+            buf = bytearray(128)
+            struct.pack_into("<H", buf, 0, int(hci[3:]))
+            fcntl.ioctl(sock.fileno(), HCIGETDEVINFO, buf, True)
+        except OSError:
+            return None
+        finally:
+            sock.close()
+        addr = bytes(buf[10:16])  # u16 dev_id, char name[8], bdaddr_t (little endian)
+        if addr == b"\0" * 6:
+            return None
+        return ":".join(f"{b:02X}" for b in reversed(addr))
+
+
 def get_backend(name: str = "auto") -> Backend:
     """The backend for ``--backend``: real, sim or auto (real if /dev/wmtdetect exists)."""
     if name == "auto":
@@ -176,3 +214,8 @@ def get_backend(name: str = "auto") -> Backend:
     from r2wifi.sim.client import SimBackend  # imported only when used
 
     return SimBackend()
+
+
+if TYPE_CHECKING:  # mypy: RealBackend is a Backend, RealHandle a DeviceHandle
+    _backend_check: Backend = RealBackend()
+    _handle_check: DeviceHandle = RealHandle("/dev/stpwmt")
