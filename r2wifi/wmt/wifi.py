@@ -1,0 +1,327 @@
+"""WiFi mode through ``/dev/wmtWifi`` (driver-interface.md 3): off, station, AP.
+
+Theory of operation:
+
+* The driver takes one character: ``0`` off, ``1`` station (``wlan0``), ``A`` soft AP
+  (``wlan0`` + ``ap0``), ``S``/``P`` station + P2P (``wlan0`` + ``p2p0``). Each write blocks
+  while the chip works and fails with EIO for *every* problem.
+* The current mode is read from the interfaces present; switching between two "on" modes goes
+  through off (write ``0``, wait until the WiFi interfaces are gone) so that no stale netdev
+  survives.
+* After a write we *wait* for the interfaces instead of sleeping: over netlink (pyroute2,
+  inside ``backend.netns()`` when the simulator owns a namespace, or on the real board) with a
+  deadline, or by polling ``backend.interfaces()`` for a non-root simulator.
+* On EIO we explain the likely cause from what we can see: the launcher's state, whether
+  wlan_gen2 is loaded, whether ``wlan0`` was renamed, and the kernel log lines written since
+  the write (``no hif info!``, ``Set p2p mode handler is NULL``, ...). See :func:`explain_eio`.
+
+Interface names are configurable (``default``: wlan0/ap0/p2p0; ``mtk``: OpenWrt's
+mtkwlan0/mtkap0/mtkp2p0).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import select
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from r2wifi.errors import UserError
+from r2wifi.wmt.backend import Backend
+from r2wifi.wmt.loader import WMTWIFI, check_not_regular, is_char
+from r2wifi.wmt.state import read_state
+
+MODES = ("off", "sta", "ap", "p2p")
+WRITE_CHAR = {"off": b"0", "sta": b"1", "ap": b"A", "p2p": b"S"}
+NAMES: dict[str, dict[str, str]] = {
+    "default": {"sta": "wlan0", "ap": "ap0", "p2p": "p2p0"},
+    "mtk": {"sta": "mtkwlan0", "ap": "mtkap0", "p2p": "mtkp2p0"},
+}
+POLL_S = 0.02
+
+
+def expected_interfaces(mode: str, names: str = "default") -> list[str]:
+    n = NAMES[names]
+    return {"off": [], "sta": [n["sta"]], "ap": [n["sta"], n["ap"]], "p2p": [n["sta"], n["p2p"]]}[mode]
+
+
+def wifi_interfaces(present: list[str], names: str = "default") -> list[str]:
+    ours = set(NAMES[names].values())
+    return [i for i in present if i in ours]
+
+
+def current_mode(present: list[str], names: str = "default") -> str:
+    n = NAMES[names]
+    have = set(present)
+    if n["ap"] in have:
+        return "ap"
+    if n["p2p"] in have:
+        return "p2p"
+    if n["sta"] in have:
+        return "sta"
+    return "off"
+
+
+@dataclass
+class ModeResult:
+    mode: str
+    previous: str
+    interfaces: list[str]
+    steps: list[dict[str, object]] = field(default_factory=list)
+    elapsed_s: float = 0.0
+    changed: bool = True
+
+    def to_json(self) -> dict[str, object]:
+        return {"mode": self.mode, "previous": self.previous, "interfaces": self.interfaces,
+                "changed": self.changed, "steps": self.steps, "elapsed_s": round(self.elapsed_s, 4)}
+
+
+# ---- waiting for interfaces -------------------------------------------------------------------
+
+
+class InterfaceWatcher:
+    """Waits until a predicate over the interface names holds. Netlink events when possible."""
+
+    def __init__(self, backend: Backend, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, use_netlink: bool | None = None) -> None:
+        self.backend = backend
+        self.clock = clock
+        self.sleep = sleep
+        ns = backend.netns()
+        self.netns = ns
+        if use_netlink is None:
+            use_netlink = (ns is not None or backend.name == "real") and os.geteuid() == 0
+        self.use_netlink = use_netlink
+
+    def wait(self, predicate: Callable[[list[str]], bool], timeout: float) -> tuple[bool, list[str]]:
+        if self.use_netlink:
+            try:
+                return self._wait_netlink(predicate, timeout)
+            except (ImportError, OSError):
+                pass  # fall back to polling
+        deadline = self.clock() + timeout
+        while True:
+            names = self.backend.interfaces()
+            if predicate(names):
+                return True, names
+            if self.clock() >= deadline:
+                return False, names
+            self.sleep(POLL_S)
+
+    def _wait_netlink(self, predicate: Callable[[list[str]], bool], timeout: float) -> tuple[bool, list[str]]:
+        from pyroute2 import IPRoute, NetNS
+
+        ipr = NetNS(self.netns) if self.netns else IPRoute()
+        try:
+            ipr.bind()  # RTMGRP_LINK and friends: events wake us up
+
+            def names() -> list[str]:
+                return sorted(str(link.get_attr("IFLA_IFNAME")) for link in ipr.get_links())
+
+            deadline = self.clock() + timeout
+            while True:
+                now = names()
+                if predicate(now):
+                    return True, now
+                left = deadline - self.clock()
+                if left <= 0:
+                    return False, now
+                ready, _w, _x = select.select([ipr], [], [], min(left, 0.5))
+                if ready:
+                    ipr.get()  # drain the event(s); the listing above is the truth
+        finally:
+            ipr.close()
+
+
+# ---- EIO explanation ------------------------------------------------------------------------
+
+_MARKERS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"no hif info"), "the launcher never set the STP mode ('no hif info!' in the kernel log): "
+     "start it with 'r2wifi chip launch --daemon'"),
+    (re.compile(r"Set p2p mode handler is NULL"), "wlan_gen2 is not loaded ('Set p2p mode handler is NULL'): "
+     "run 'modprobe wlan_gen2' (CONFIG_MTK_COMBO_WIFI=m)"),
+    (re.compile(r"Get (\S+) net device timeout|Fail to get (\S+) net device"),
+     "the driver looks up its station interface by the hard-coded name {name} and it is gone: udev/systemd "
+     "renamed it (add net.ifnames=0 or a .link file keeping the name)"),
+    (re.compile(r"Open FW image: \S+ failed|kalFirmwareImageMapping fail|open file: \S*WIFI_RAM_CODE"),
+     "wlan_gen2 cannot load its firmware: /etc/firmware/WIFI_RAM_CODE_7623 is missing or unreadable "
+     "(see 'r2wifi firmware check')"),
+    (re.compile(r"STP NoAck|mtkstp_tx_timeout_handler|TX retry limit|wmt_dev_rx_timeout|wait completion timeout|"
+                r"stp btif write fail|STP open btif fail"),
+     "the chip does not answer over BTIF (STP/WMT timeouts): wrong BTIF node, IRQ or clock in the device tree"),
+    (re.compile(r"STP is not ready|chip not powered|pwr_on fail"), "the chip is not powered: is the launcher "
+     "running ('r2wifi chip status')?"),
+]
+
+
+def kmsg_messages(backend: Backend) -> list[tuple[int, str]]:
+    """(seq, message) of the kernel log records available now (non-blocking)."""
+    path = backend.kmsg_path()
+    out: list[tuple[int, str]] = []
+    raw: list[str] = []
+    try:
+        if path == "/dev/kmsg":
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                while True:
+                    try:
+                        raw.append(os.read(fd, 8192).decode("utf-8", "replace"))
+                    except BlockingIOError:
+                        break
+                    except OSError as e:
+                        if e.errno == errno.EPIPE:
+                            continue
+                        break
+            finally:
+                os.close(fd)
+        else:
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                raw = fh.read().splitlines()
+    except OSError:
+        return []
+    for n, rec in enumerate(raw):
+        head, _sep, msg = rec.partition(";")
+        parts = head.split(",")
+        seq = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else n
+        out.append((seq, msg.strip()))
+    return out
+
+
+def last_seq(backend: Backend) -> int:
+    msgs = kmsg_messages(backend)
+    return msgs[-1][0] if msgs else -1
+
+
+def explain_eio(backend: Backend, names: str = "default", since_seq: int = -1) -> str:
+    """One sentence naming the most likely cause of an EIO from /dev/wmtWifi."""
+    st = read_state()
+    new = [m for s, m in kmsg_messages(backend) if s > since_seq]
+    sta = NAMES[names]["sta"]
+    for pattern, text in _MARKERS:
+        for msg in new:
+            m = pattern.search(msg)
+            if m:
+                return text.format(name=next((g for g in m.groups() if g), sta) if m.groups() else sta)
+    if not st.get("alive"):
+        return "the launcher is not running: start it with 'r2wifi chip launch --daemon'"
+    if not st.get("powered"):
+        return "the launcher has not powered the chip yet (see 'r2wifi chip status' and launcher.log)"
+    try:
+        if not backend.module_loaded("wlan_gen2") and backend.name == "real":
+            return "wlan_gen2 is not loaded: run 'modprobe wlan_gen2'"
+    except OSError:
+        pass
+    present = backend.interfaces()
+    if sta not in present and any(re.match(r"^(wl|wlx|wlp)", i) for i in present):
+        return f"{sta} seems to have been renamed by udev ({', '.join(present)}); the driver needs the name {sta}"
+    return "the driver gave no reason (see 'dmesg' for [MTK-WIFI] / WMT lines)"
+
+
+# ---- mode switching -------------------------------------------------------------------------
+
+
+class WifiControl:
+    def __init__(self, backend: Backend, names: str = "default", timeout: float = 60.0,
+                 watcher: InterfaceWatcher | None = None, clock: Callable[[], float] = time.monotonic,
+                 load_module: bool = True, say: Callable[[str], None] = lambda _s: None) -> None:
+        if names not in NAMES:
+            raise UserError(f"--names: {names!r} is not one of {', '.join(NAMES)}")
+        self.backend = backend
+        self.names = names
+        self.timeout = timeout
+        self.clock = clock
+        self.watcher = watcher or InterfaceWatcher(backend, clock=clock)
+        self.load_module = load_module
+        self.load_error = ""
+        self.say = say
+
+    def status(self) -> dict[str, object]:
+        present = self.backend.interfaces()
+        return {
+            "node": is_char(self.backend.stat_node(WMTWIFI)),
+            "mode": current_mode(present, self.names),
+            "interfaces": wifi_interfaces(present, self.names),
+            "names": self.names,
+            "netns": self.backend.netns(),
+        }
+
+    def _write(self, mode: str) -> None:
+        since = last_seq(self.backend)
+        try:
+            h = self.backend.open(WMTWIFI)
+        except FileNotFoundError:
+            raise UserError("/dev/wmtWifi is missing: run 'r2wifi chip init' first") from None
+        except OSError as e:
+            raise UserError(f"cannot open /dev/wmtWifi: {e.strerror or e}") from None
+        try:
+            h.write(WRITE_CHAR[mode])
+        except OSError as e:
+            if e.errno == errno.EIO:
+                cause = explain_eio(self.backend, self.names, since)
+                if self.load_error and "wlan_gen2" in cause:
+                    cause += f"; loading it failed: {self.load_error}"
+                raise UserError(f"wifi {mode}: /dev/wmtWifi answered EIO: {cause}") from None
+            raise UserError(f"wifi {mode}: write to /dev/wmtWifi failed: {e.strerror or e}") from None
+        finally:
+            h.close()
+
+    def _maybe_load_wlan_gen2(self) -> None:
+        if not self.load_module:
+            return
+        try:
+            if self.backend.module_loaded("wlan_gen2"):
+                return
+            self.backend.load_module("wlan_gen2")
+            self.say("loaded wlan_gen2")
+        except OSError as e:
+            self.load_error = e.strerror or str(e)  # built in, or not available: the write tells
+
+    def set_mode(self, mode: str) -> ModeResult:
+        if mode not in MODES:
+            raise UserError(f"unknown WiFi mode {mode!r} (choose {', '.join(MODES)})")
+        start = self.clock()
+        check_not_regular(self.backend, WMTWIFI)
+        if not is_char(self.backend.stat_node(WMTWIFI)):
+            raise UserError("/dev/wmtWifi is missing: run 'r2wifi chip init' first")
+        present = self.backend.interfaces()
+        prev = current_mode(present, self.names)
+        res = ModeResult(mode, prev, wifi_interfaces(present, self.names))
+        if prev == mode:
+            res.changed = False
+            res.elapsed_s = self.clock() - start
+            return res
+        if mode != "off":
+            self._maybe_load_wlan_gen2()
+        if prev != "off":
+            self._step(res, "off")
+        if mode != "off":
+            self._step(res, mode)
+        res.interfaces = wifi_interfaces(self.backend.interfaces(), self.names)
+        res.elapsed_s = self.clock() - start
+        return res
+
+    def _step(self, res: ModeResult, mode: str) -> None:
+        t0 = self.clock()
+        self._write(mode)
+        t1 = self.clock()
+        want = set(expected_interfaces(mode, self.names))
+        ours = set(NAMES[self.names].values())
+
+        def done(names: list[str]) -> bool:
+            have = set(names) & ours
+            return have == want
+
+        ok, names = self.watcher.wait(done, self.timeout)
+        if not ok:
+            have = sorted(set(names) & ours)
+            if mode == "off":
+                raise UserError(f"wifi off: interfaces {', '.join(have)} still present after {self.timeout:g} s")
+            missing = sorted(want - set(names))
+            hint = explain_eio(self.backend, self.names) if not have else "the driver created only " + ", ".join(have)
+            raise UserError(f"wifi {mode}: {', '.join(missing)} did not appear within {self.timeout:g} s ({hint})")
+        res.steps.append({"write": WRITE_CHAR[mode].decode(), "write_s": round(t1 - t0, 4),
+                          "wait_s": round(self.clock() - t1, 4), "interfaces": sorted(set(names) & ours)})
+        self.say(f"wrote {WRITE_CHAR[mode].decode()!r} to /dev/wmtWifi: {', '.join(sorted(want)) or 'interfaces gone'}")
