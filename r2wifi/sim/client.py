@@ -43,14 +43,20 @@ class _Conn:
             self.sock.close()
             raise UserError(NOT_RUNNING) from None
         self.rfile = self.sock.makefile("rb")
+        # False once a call was cut short between request and answer (a signal handler raising,
+        # a lost socket): the next answer on this socket would belong to the old request.
+        self.in_sync = True
 
     def call(self, req: dict[str, Any]) -> Any:
+        self.in_sync = False
         try:
             self.sock.sendall((json.dumps(req) + "\n").encode())
             line = self.rfile.readline()
         except OSError:
             line = b""
-        if not line:
+        if line:
+            self.in_sync = True
+        else:
             raise UserError("simulator connection lost (is 'r2wifi sim' still running?)")
         resp = json.loads(line)
         if resp.get("ok"):
@@ -153,9 +159,12 @@ class SimBackend:
         c = self._conn()
         try:
             return c.call(req)
-        except UserError:
-            self._local.conn = None
-            c.close()
+        except BaseException:
+            # Errors that arrived as a complete answer (errno, simulator error) keep the
+            # connection usable; anything that interrupted the exchange drops it.
+            if not c.in_sync:
+                self._local.conn = None
+                c.close()
             raise
 
     # Backend protocol

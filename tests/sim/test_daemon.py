@@ -248,3 +248,22 @@ def test_daemon_stops_when_its_socket_vanishes(run_cli: CliRunner, tmp_path: Pat
         threading.Event().wait(0.05)
     assert not Path(f"/proc/{pid}").exists()
     assert not sdir.exists()
+
+
+def test_interrupted_call_does_not_desync_the_connection(sim: SimBackend) -> None:
+    """A call cut short between request and answer drops its connection; the next call gets its own answer."""
+    assert sim.stat_node("/dev/wmtdetect") is not None
+    conn = sim._conn()
+    real_readline = conn.rfile.readline
+
+    def interrupted(*_a: object) -> bytes:
+        raise KeyboardInterrupt  # as a signal handler raising inside the wait would
+
+    conn.rfile.readline = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        sim.stat_node("/dev/wmtdetect")
+    conn.rfile.readline = real_readline  # type: ignore[method-assign]
+    # the stale answer of the interrupted request must not be taken for this one
+    assert sim.module_loaded("no_such_module") is False
+    assert sim.stat_node("/dev/stpwmt") is None
+    assert sim._conn() is not conn
