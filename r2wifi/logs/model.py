@@ -60,6 +60,18 @@ class K:
     KERNEL_WARNING = "kernel_warning"
     WMT = "wmt"  # MediaTek WMT/STP/wlan_gen2 marker; params: tag, level, marker
     BENIGN = "benign"  # recognised harmless noise; params: what
+    # added by r2wifi.logs.events (same rule: plain strings, stable)
+    ACL_REJECT = "acl_reject"  # "Station <mac> not allowed to authenticate"
+    GTK_REKEY = "gtk_rekey"  # "WPA rekeying GTK"
+    CLIENT_INVALID_MIC = "client_invalid_mic"  # wpa_supplicant "Invalid EAPOL-Key MIC"
+    CLIENT_WRONG_KEY = "client_wrong_key"  # CTRL-EVENT-SSID-TEMP-DISABLED ... reason=WRONG_KEY
+    CLIENT_TEMP_DISABLED = "client_temp_disabled"  # params: why
+    CLIENT_KEY_DONE = "client_key_done"  # "WPA: Key negotiation completed with <bssid>"
+    DHCP_NAK = "dhcp_nak"
+    MODULE_MISMATCH = "module_mismatch"  # "disagrees about version of symbol" / "Unknown symbol"
+    SERVICE_FAILED = "service_failed"  # systemd unit failed / masked
+    LINK_READY = "link_ready"  # params: dev
+    LINK_NOT_READY = "link_not_ready"  # params: dev
 
 
 @dataclass(slots=True)

@@ -1,0 +1,484 @@
+"""Bounded summary of a whole diagnosis run: what the rules look at.
+
+Theory of operation: :meth:`Aggregate.add` receives every event once, in log order. It feeds the
+per-station :class:`~r2wifi.diagnose.sessions.Tracker`, keeps per-hostapd-run state (reset at
+``Configuration file:``), TX-queue episodes, counters and a few evidence references per *key*
+(``note(key, event)``). The catalogue's rules (:mod:`r2wifi.diagnose.rules`) read only this
+object, so they are pure functions and each is testable with a handful of synthetic lines.
+
+Rules: memory is bounded whatever the input size - counters, capped evidence lists
+(:data:`MAX_EVIDENCE`), capped station sets, bounded timelines and value reservoirs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from r2wifi.diagnose.sessions import Session, Tracker
+from r2wifi.logs.model import Event, K
+
+MAX_EVIDENCE = 12
+MAX_KEY_STATIONS = 64
+MAX_TIMELINE = 200
+MAX_VALUES = 20000
+MASS_WINDOW_S = 2.0
+MASS_MIN_STATIONS = 3
+
+FAIL_WHATS = frozenset({
+    "driver_mode", "ap_mode_unsupported", "mode_change", "busy", "register_frame", "driver_init",
+    "set_channel", "init_failed", "not_started", "device_node",
+})
+
+
+@dataclass(slots=True)
+class Run:
+    """One hostapd run (from one ``Configuration file:`` to the next)."""
+
+    errors: set[str] = field(default_factory=set)
+    refs: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    enabled: bool = False
+    disabled_without_enable: bool = False
+    stopped: bool = False
+    iface_disabled: bool = False
+    config_ref: tuple[str, int] | None = None
+
+
+class Aggregate:
+    def __init__(self) -> None:
+        self.tracker = Tracker()
+        self.counts: Counter[str] = Counter()  # event kinds
+        self.keys: Counter[str] = Counter()  # finding keys noted
+        self.evidence: dict[str, list[tuple[str, int]]] = {}
+        self.key_stations: dict[str, set[str]] = {}
+        self.run = Run()
+        self.runs = 0
+        self.runs_failed = 0
+        self.clean_stops = 0
+        self.benign: Counter[str] = Counter()
+        self.wmt: Counter[str] = Counter()
+        self.link_not_ready: Counter[str] = Counter()
+        self.link_ready: set[str] = set()
+        self.link_refs: dict[str, list[tuple[str, int]]] = {}
+        # TX queue
+        self.txq_stops = 0
+        self.txq_wakes = 0
+        self.txq_full = 0
+        self.txq_open_since: float | None = None
+        self.txq_open_ref: tuple[str, int] | None = None
+        self.txq_episodes = 0
+        self.txq_window: deque[float] = deque()
+        self.txq_max_rate = 0  # stops within 10 s
+        self.last_t: float | None = None
+        # mass disconnects
+        self.recent_ends: deque[tuple[float, str, tuple[str, int]]] = deque()
+        self.mass_events = 0
+        # metrics reservoirs
+        self.connect_ms: deque[float] = deque(maxlen=MAX_VALUES)
+        self.session_s: deque[float] = deque(maxlen=MAX_VALUES)
+        self.reasons: Counter[int] = Counter()
+        self.timelines: dict[str, deque[dict[str, object]]] = {}
+        self.clock_offset: float | None = None
+        self.ifaces: dict[str, Counter[str]] = {}
+        self.assoc_statuses: set[int] = set()
+        # EAPOL timeouts not (yet) followed by a completed handshake of the same kind, per station
+        self.hs_open: dict[tuple[str, bool], tuple[str, int]] = {}
+        self.hs_unrecovered: Counter[bool] = Counter()  # group? -> timeouts never recovered
+
+    # ---------------------------------------------------------------- helpers
+    def note(self, key: str, ev: Event | None, station: str | None = None, ref: tuple[str, int] | None = None) -> None:
+        self.keys[key] += 1
+        lst = self.evidence.setdefault(key, [])
+        r = ref or ((ev.file, ev.line) if ev is not None else None)
+        if r is not None and len(lst) < MAX_EVIDENCE and r not in lst:
+            lst.append(r)
+        sta = station if station is not None else (ev.station if ev is not None else None)
+        if sta:
+            ss = self.key_stations.setdefault(key, set())
+            if len(ss) < MAX_KEY_STATIONS:
+                ss.add(sta)
+
+    def add_benign(self, what: str, file: str, line: int, ts: float | None = None) -> None:
+        """Same effect as ``add`` of a station-less BENIGN event, without building the event."""
+        if ts is not None:
+            self.last_t = ts
+        self.counts[K.BENIGN] += 1
+        self.benign[what] += 1
+        self.keys["benign_noise"] += 1
+        lst = self.evidence.setdefault("benign_noise", [])
+        if len(lst) < MAX_EVIDENCE and (file, line) not in lst:
+            lst.append((file, line))
+
+    def _timeline(self, ev: Event) -> None:
+        if ev.station is None:
+            return
+        tl = self.timelines.get(ev.station)
+        if tl is None:
+            if len(self.timelines) >= 500:
+                return
+            tl = self.timelines[ev.station] = deque(maxlen=MAX_TIMELINE)
+        tl.append({"t": ev.ts, "kind": ev.kind, "text": ev.text[:240], "file": ev.file, "line": ev.line})
+
+    # ---------------------------------------------------------------- runs
+    def _close_run(self) -> None:
+        r = self.run
+        errs = r.errors
+        if errs & FAIL_WHATS or r.disabled_without_enable:
+            self.runs_failed += 1
+            for what in sorted(errs & FAIL_WHATS) or ["disabled"]:
+                for ref in r.refs.get(what, [])[:4] or ([r.config_ref] if r.config_ref else []):
+                    self.note("startup_failure", None, ref=ref)
+            if not (errs & FAIL_WHATS):
+                for ref in r.refs.get("disabled", [])[:2]:
+                    self.note("startup_failure", None, ref=ref)
+        if "driver_mode" in errs and not errs & {"ap_mode_unsupported", "mode_change"}:
+            for ref in r.refs.get("driver_mode", [])[:4]:
+                self.note("iface_busy_other_process", None, ref=ref)
+
+    def _stop(self, ev: Event) -> None:
+        if self.run.enabled and not self.run.stopped:
+            self.run.stopped = True
+            if not (self.run.errors & FAIL_WHATS):
+                self.clean_stops += 1
+                self.note("clean_shutdown", ev)
+        self.tracker.stop_all(ev, "ap_stopped")
+
+    # ---------------------------------------------------------------- main entry
+    def add(self, ev: Event) -> None:
+        if ev.ts is None and ev.uptime is not None and self.clock_offset is not None:
+            ev.ts = ev.uptime + self.clock_offset
+        elif ev.ts is not None and ev.uptime is not None:
+            self.clock_offset = ev.ts - ev.uptime
+        if ev.ts is not None:
+            self.last_t = ev.ts
+        k = ev.kind
+        self.counts[k] += 1
+        if ev.iface and ev.source == "hostapd":
+            self.ifaces.setdefault(ev.iface, Counter())[k] += 1
+        handler = _HANDLERS.get(k)
+        if handler is not None:
+            handler(self, ev)
+        st = self.tracker.feed(ev) if ev.station is not None else None
+        if st is not None:
+            self._timeline(ev)
+        if k == K.EAPOL_TIMEOUT:
+            group = st.last_tx_group if st is not None else False
+            self.note("group_key_handshake_timeout" if group else "handshake_timeout", ev)
+            self._hs_timeout(ev, group)
+        elif k == K.HANDSHAKE_COMPLETED and ev.station is not None:
+            self.hs_open.pop((ev.station, bool(ev.params.get("group"))), None)
+        elif k in (K.DEAUTH, K.DISASSOC, K.CLIENT_DISCONNECTED):
+            _disconnect_reason(self, ev, st.after_cleanup if st is not None else False)
+        elif k == K.RETRY_LIMIT:
+            state = str(ev.params.get("state", "")).upper()
+            group = "GROUP" in state or "REKEY" in state
+            self.note("group_key_handshake_timeout" if group else "handshake_timeout", ev)
+            self._hs_timeout(ev, group)
+            if ev.station is not None:  # the retry limit is final: this attempt did not recover
+                if self.hs_open.pop((ev.station, group), None) is not None:
+                    self.hs_unrecovered[group] += 1
+        if st is not None:
+            self._drain()
+
+    def _hs_timeout(self, ev: Event, group: bool) -> None:
+        key = (ev.station or "", group)
+        if key not in self.hs_open and len(self.hs_open) < 4096:
+            self.hs_open[key] = (ev.file, ev.line)
+
+    def _drain(self) -> None:
+        for s in self.tracker.ended:
+            self._session_ended(s)
+        self.tracker.ended.clear()
+
+    def _session_ended(self, s: Session) -> None:
+        if s.eapol_tx1 >= 1 and s.eapol_rx == 0 and (s.timeouts or s.outcome == "failed"):
+            self.note("missing_eapol_rx", None, station=s.mac, ref=s.end_ref or s.start_ref)
+        d = s.duration()
+        if d is not None:
+            self.session_s.append(d)
+        c = s.connect_ms()
+        if c is not None:
+            self.connect_ms.append(c)
+        if s.outcome in ("ap_stopped", "ap_restart") or s.end is None or s.client:
+            return
+        ref = s.end_ref or ("-", 0)
+        while self.recent_ends and s.end - self.recent_ends[0][0] > MASS_WINDOW_S:
+            self.recent_ends.popleft()
+        self.recent_ends.append((s.end, s.mac, ref))
+        if len({m for _t, m, _r in self.recent_ends}) < len(self.recent_ends):
+            # the same station twice in the window is not a mass event
+            last = self.recent_ends.pop()
+            self.recent_ends = deque(e for e in self.recent_ends if e[1] != last[1])
+            self.recent_ends.append(last)
+        if len(self.recent_ends) >= MASS_MIN_STATIONS:
+            self.mass_events += 1
+            for _t, _i, r in self.recent_ends:
+                self.note("mass_disassociation", None, ref=r)
+            self.recent_ends.clear()
+
+    def finish(self) -> None:
+        for (_mac, group) in self.hs_open:
+            self.hs_unrecovered[group] += 1
+        self.hs_open.clear()
+        self._close_run()
+        self.tracker.finish()
+        self._drain()
+        for st in self.tracker.stations.values():
+            cur = st.current
+            if cur is not None and cur.eapol_tx1 >= 1 and cur.eapol_rx == 0 and cur.timeouts:
+                self.note("missing_eapol_rx", None, station=st.mac, ref=cur.start_ref)
+        if self.txq_open_since is not None:
+            end = self.last_t
+            if end is None or end - self.txq_open_since >= 5.0 or self.txq_stops <= 1:
+                self.note("tx_queue_stall", None, ref=self.txq_open_ref)
+                self.keys["tx_stuck"] += 1
+        for dev, n in self.link_not_ready.items():
+            if n >= 2 and dev not in self.link_ready:
+                for ref in self.link_refs.get(dev, []):
+                    self.note("iface_missing", None, ref=ref)
+
+
+def _config(a: Aggregate, ev: Event) -> None:
+    if a.runs:
+        a._close_run()
+    a.runs += 1
+    a.tracker.stop_all(ev, "ap_restart")
+    a._drain()
+    a.run = Run(config_ref=(ev.file, ev.line))
+
+
+def _startup(a: Aggregate, ev: Event) -> None:
+    what = str(ev.params.get("what"))
+    a.run.errors.add(what)
+    refs = a.run.refs.setdefault(what, [])
+    if len(refs) < MAX_EVIDENCE:
+        refs.append((ev.file, ev.line))
+    key = {
+        "ap_mode_unsupported": "ap_mode_unsupported",
+        "mode_change": "ap_mode_unsupported",
+        "busy": "iface_busy_other_process",
+        "set_channel": "set_channel_failed",
+        "iface_missing": "iface_missing",
+        "permission": "permission_denied",
+        "entropy": "entropy_warning",
+        "config_unsupported": "config_unsupported_by_driver",
+        "device_node": "startup_failure_launcher",
+    }.get(what)
+    if key:
+        a.note(key, ev)
+    if what in ("driver_init", "register_frame", "driver_mode", "busy", "ap_mode_unsupported"):
+        if what != "busy" or "Register frame" in ev.text:
+            a.note("driver_init_failed", ev)
+    if what == "device_node":
+        a.note("startup_failure", ev)
+
+
+def _enabled(a: Aggregate, ev: Event) -> None:
+    a.run.enabled = True
+    a.run.stopped = False
+    if a.run.iface_disabled:
+        a.note("interface_flap", ev)
+        a.run.iface_disabled = False
+
+
+def _iface_state(a: Aggregate, ev: Event) -> None:
+    old, new = ev.params.get("old"), ev.params.get("new")
+    if new == "ENABLED":
+        _enabled(a, ev)
+    elif new in ("DISABLED", "DISABED") and old == "ENABLED":
+        _stop(a, ev)
+    elif new in ("DISABLED", "DISABED"):
+        a.run.disabled_without_enable = not a.run.enabled
+        a.run.refs.setdefault("disabled", []).append((ev.file, ev.line))
+
+
+def _stop(a: Aggregate, ev: Event) -> None:
+    a._stop(ev)
+    a._drain()
+
+
+def _ap_disabled(a: Aggregate, ev: Event) -> None:
+    if a.run.enabled:
+        _stop(a, ev)
+    else:
+        a.run.disabled_without_enable = True
+        a.run.refs.setdefault("disabled", []).append((ev.file, ev.line))
+
+
+def _terminating(a: Aggregate, ev: Event) -> None:
+    if a.run.enabled:
+        _stop(a, ev)
+
+
+def _iface_disabled(a: Aggregate, ev: Event) -> None:
+    a.run.iface_disabled = True
+    a.note("interface_flap_candidate", ev)
+
+
+def _iface_enabled(a: Aggregate, ev: Event) -> None:
+    if a.run.iface_disabled:
+        a.note("interface_flap", ev)
+        for ref in a.evidence.get("interface_flap_candidate", [])[-1:]:
+            a.note("interface_flap", None, ref=ref)
+        a.run.iface_disabled = False
+
+
+def _benign(a: Aggregate, ev: Event) -> None:
+    what = str(ev.params.get("what"))
+    a.benign[what] += 1
+    if what != "poll_ok" or a.benign[what] <= 3:
+        a.note("benign_noise", ev, station="")
+    else:
+        a.keys["benign_noise"] += 1
+
+
+def _driver_error(a: Aggregate, ev: Event) -> None:
+    what = str(ev.params.get("what"))
+    key = {
+        "sdio_timeout": "sdio_bus_timeout",
+        "sdio_card_removed": "sdio_bus_timeout",
+        "sdio_nak": "sdio_bus_timeout",
+        "fw_cmd_timeout": "firmware_cmd_timeout",
+    }.get(what, "driver_error")
+    a.note(key, ev, station="")
+    if what == "set_channel":
+        a.note("set_channel_failed", ev, station="")
+
+
+def _kernel_warning(a: Aggregate, ev: Event) -> None:
+    if ev.params.get("start"):
+        return
+    if ev.params.get("benign"):
+        a.note("kernel_warning_benign", ev, station="")
+        a.benign[str(ev.params.get("what"))] += 1
+        a.note("benign_noise", ev, station="")
+        return
+    a.note("kernel_warning", ev, station="")
+
+
+def _txq_stop(a: Aggregate, ev: Event) -> None:
+    a.txq_stops += 1
+    t = ev.ts if ev.ts is not None else ev.uptime
+    if ev.params.get("full"):
+        a.txq_full += 1
+        a.note("tx_queue_full", ev, station="")
+        a.note("driver_error", ev, station="")
+    if a.txq_open_since is None:
+        a.txq_episodes += 1
+        a.txq_open_since = t if t is not None else 0.0
+        a.txq_open_ref = (ev.file, ev.line)
+    if t is not None:
+        w = a.txq_window
+        w.append(t)
+        while w and t - w[0] > 10.0:
+            w.popleft()
+        if len(w) > a.txq_max_rate:
+            a.txq_max_rate = len(w)
+            if len(w) >= 20:
+                a.note("tx_queue_churn", ev, station="")
+
+
+def _txq_wake(a: Aggregate, ev: Event) -> None:
+    a.txq_wakes += 1
+    a.txq_open_since = None
+    a.txq_open_ref = None
+
+
+def _wmt(a: Aggregate, ev: Event) -> None:
+    marker = str(ev.params.get("marker"))
+    a.wmt[marker] += 1
+    key = {
+        "init_failed": "wmt_init_failed",
+        "launcher_missing": "wmt_launcher_missing",
+        "patch_failed": "wmt_patch_failed",
+        "btif_failure": "wmt_btif_failure",
+        "wifi_on_failed": "wmt_wifi_on_failed",
+        "wifi_not_built": "driver_not_loaded",
+    }.get(marker)
+    if key:
+        a.note(key, ev, station="")
+
+
+Handler = Callable[["Aggregate", Event], None]
+
+
+def _note_kind(key: str) -> Handler:
+    def h(a: Aggregate, ev: Event) -> None:
+        a.note(key, ev)
+
+    return h
+
+
+def _handshake(a: Aggregate, ev: Event) -> None:
+    a.note("group_handshake_completed" if ev.params.get("group") else "handshake_completed", ev)
+
+
+def _auth(a: Aggregate, ev: Event) -> None:
+    if ev.params.get("noack"):
+        a.note("auth_not_acked", ev)
+
+
+def _assoc_reject(a: Aggregate, ev: Event) -> None:
+    st = ev.params.get("status")
+    if isinstance(st, int) and len(a.assoc_statuses) < 32:
+        a.assoc_statuses.add(st)
+    a.note("assoc_reject", ev)
+
+
+def _link(a: Aggregate, ev: Event) -> None:
+    dev = str(ev.params.get("dev"))
+    if ev.kind == "link_ready":
+        a.link_ready.add(dev)
+    else:
+        a.link_not_ready[dev] += 1
+        refs = a.link_refs.setdefault(dev, [])
+        if len(refs) < 4:
+            refs.append((ev.file, ev.line))
+
+
+def _disconnect_reason(a: Aggregate, ev: Event, after_cleanup: bool = False) -> None:
+    r = ev.params.get("reason")
+    if after_cleanup and ev.params.get("mlme") and r == 2:
+        # hostapd's own deauth when it removes a station that already left: not a disconnect reason
+        a.note("benign_noise", ev, station="")
+        a.benign["cleanup_deauth"] += 1
+        return
+    if isinstance(r, int):
+        a.note(f"reason:{r}", ev)
+        a.reasons[r] += 1
+    if ev.params.get("by") == "sta":
+        a.note("station_initiated_disconnect", ev)
+
+
+_HANDLERS: dict[str, Handler] = {
+    K.AP_CONFIG_FILE: _config,
+    K.STARTUP_ERROR: _startup,
+    K.AP_ENABLED: _enabled,
+    K.IFACE_STATE: _iface_state,
+    K.AP_DISABLED: _ap_disabled,
+    K.AP_TERMINATING: _terminating,
+    K.IFACE_DISABLED: _iface_disabled,
+    K.IFACE_ENABLED: _iface_enabled,
+    K.BENIGN: _benign,
+    K.DRIVER_ERROR: _driver_error,
+    K.KERNEL_WARNING: _kernel_warning,
+    K.TXQ_STOP: _txq_stop,
+    K.TXQ_WAKE: _txq_wake,
+    K.WMT: _wmt,
+    K.FIRMWARE_CRASH: _note_kind("firmware_crash"),
+    "module_mismatch": _note_kind("kernel_module_mismatch"),
+    "service_failed": _note_kind("service_failed"),
+    "acl_reject": _note_kind("mac_acl_reject"),
+    K.CLIENT_AUTH_TIMEOUT: _note_kind("client_auth_timeout"),
+    K.CLIENT_ASSOC_REJECT: _assoc_reject,
+    "client_invalid_mic": _note_kind("client_invalid_eapol_mic"),
+    "client_wrong_key": _note_kind("client_wrong_key"),
+    K.INVALID_MIC: _note_kind("invalid_mic"),
+    K.PSK_MISMATCH: _note_kind("invalid_mic"),
+    K.REPLAY_MISMATCH: _note_kind("eapol_replay_counter_mismatch"),
+    K.HANDSHAKE_COMPLETED: _handshake,
+    K.AUTH: _auth,
+    "link_ready": _link,
+    "link_not_ready": _link,
+}

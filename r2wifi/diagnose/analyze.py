@@ -1,0 +1,323 @@
+"""``diagnose(inputs)``: read logs, rebuild every station's story, apply the catalogue.
+
+Theory of operation (one pass, bounded memory):
+
+1. :func:`r2wifi.logs.readers.expand` turns paths into sources (dirs recursive, .gz/.xz, ``-``).
+2. For each source a short *sample* (first :data:`SAMPLE_LINES` lines) detects the wrappers and
+   whether the paste is newest-first (a GUI log view); newest-first sources are reversed.
+3. The fast path runs one compiled alternation of every event keyword over big byte chunks
+   (:func:`r2wifi.logs.readers.iter_hits`); only matching lines are unwrapped and classified.
+   With ``learn`` (redaction), every line is read in Python because the redactor must see it.
+4. Events go to :class:`~r2wifi.diagnose.aggregate.Aggregate` (sessions, counters, evidence);
+   :func:`r2wifi.diagnose.rules.evaluate` turns it into findings.
+
+The result is the JSON contract of ``shared/spec/finding-kinds.md`` plus ``verdict`` and, per
+station, a bounded ``timeline``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import TextIO
+
+from r2wifi.diagnose.aggregate import Aggregate
+from r2wifi.diagnose.rules import evaluate
+from r2wifi.diagnose.sessions import reason_text
+from r2wifi.logs import events as ev_mod
+from r2wifi.logs import readers, wrappers
+from r2wifi.logs.events import events_from
+from r2wifi.logs.model import K
+
+SAMPLE_LINES = 400
+MAX_REVERSE_LINES = 2_000_000
+MAX_SESSIONS_OUT = 50
+PREFILTER = readers.prefilter_regex(ev_mod.KEYWORDS)
+PREFILTER_STR = __import__("re").compile("|".join(__import__("re").escape(k) for k in
+                                                  sorted(set(ev_mod.KEYWORDS), key=len, reverse=True)))
+
+
+def _year_of(src: readers.Source) -> int:
+    try:
+        if src.path is not None:
+            return time.gmtime(os.path.getmtime(src.path)).tm_year
+    except OSError:
+        pass
+    return time.gmtime().tm_year
+
+
+class _FileState:
+    __slots__ = ("name", "year", "formats", "lines", "bytes", "reversed", "damaged")
+
+    def __init__(self, name: str, year: int) -> None:
+        self.name = name
+        self.year = year
+        self.formats: Counter[str] = Counter()
+        self.lines = 0
+        self.bytes = 0
+        self.reversed = False
+        self.damaged = 0
+
+
+_PLAIN_CACHE: dict[str, tuple[str, bool, wrappers.Unwrapped]] = {}
+
+
+def _process(agg: Aggregate, fs: _FileState, lineno: int, text: str, nxt: str | None) -> bool:
+    """Classify one raw line (joining a hard-wrapped continuation). Returns True if nxt was consumed."""
+    hit = _PLAIN_CACHE.get(text)
+    if hit is not None and (nxt is None or not wrappers.is_continuation(hit[0], nxt.strip())):
+        cleaned, damaged, u = hit  # an exact repeat of an unstamped line: same unwrap result
+        consumed = False
+    else:
+        cleaned, damaged = wrappers.clean(text)
+        if not cleaned:
+            return False
+        consumed = False
+        if nxt is not None and wrappers.is_continuation(cleaned, nxt.strip()):
+            cleaned = cleaned + " " + nxt.strip()
+            consumed = True
+            damaged = True
+        u = wrappers.unwrap(cleaned, year=fs.year)
+        if not consumed and u.fmt == "plain":
+            if len(_PLAIN_CACHE) >= 65536:
+                _PLAIN_CACHE.clear()
+            _PLAIN_CACHE[text] = (cleaned, damaged, u)
+    if damaged:
+        fs.damaged += 1
+    fs.formats[u.fmt] += 1
+    parts = ev_mod.classified(u)
+    if not parts:
+        return consumed
+    if len(parts) == 1 and parts[0][0] == K.BENIGN and parts[0][2] is None and (u.ts is None or u.uptime is None):
+        agg.add_benign(str(parts[0][4].get("what")), fs.name, lineno, u.ts)  # fast path for repeated noise
+        return consumed
+    for e in events_from(u, file=fs.name, line=lineno, text=cleaned):
+        agg.add(e)
+    return consumed
+
+
+def _compressed(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError:
+        return False
+    return magic[:2] == b"\x1f\x8b" or magic == b"\xfd7zXZ\x00"
+
+
+def _sample(src: readers.Source, fs: _FileState) -> tuple[list[str], bool]:
+    """First lines of a file: wrapper detection and newest-first order detection."""
+    lines: list[str] = []
+    it = readers.iter_lines(src)
+    for _n, t in it:
+        lines.append(t)
+        if len(lines) >= SAMPLE_LINES:
+            break
+    it.close()  # type: ignore[attr-defined]
+    stamps: list[float] = []
+    for t in lines:
+        c, _d = wrappers.clean(t)
+        u = wrappers.unwrap(c, year=fs.year)
+        fs.formats[u.fmt] += 0
+        v = u.ts if u.ts is not None else u.uptime
+        if v is not None:
+            stamps.append(v)
+    down = sum(1 for a, b in zip(stamps, stamps[1:], strict=False) if b < a)
+    up = sum(1 for a, b in zip(stamps, stamps[1:], strict=False) if b > a)
+    return lines, down >= 3 and down > 3 * up
+
+
+def _read_source(agg: Aggregate, src: readers.Source, fs: _FileState, learn: Callable[[str], None] | None) -> None:
+    is_stdin = src.path is None
+    if not is_stdin:
+        _lines, reverse = _sample(src, fs)
+    else:
+        reverse = False
+    if reverse:
+        all_lines: list[str] = []
+        for _n, t in readers.iter_lines(src):
+            if learn is not None:
+                learn(t)
+            all_lines.append(t)
+            if len(all_lines) > MAX_REVERSE_LINES:
+                reverse = False
+                break
+        if reverse:
+            fs.reversed = True
+            fs.lines = len(all_lines)
+            fs.bytes = sum(len(t) + 1 for t in all_lines)
+            n = len(all_lines)
+            i = n - 1
+            while i >= 0:
+                t = all_lines[i]
+                if PREFILTER_STR.search(t):
+                    _process(agg, fs, i + 1, t, None)
+                i -= 1
+            return
+    if learn is not None or is_stdin:
+        _slow(agg, src, fs, learn)
+        return
+    counter: list[int] = []
+    grep = readers.grep_binary()
+    plain = src.path is not None and not src.path.endswith((".gz", ".xz")) and not _compressed(src.path)
+    hits = (readers.iter_hits_grep(src, ev_mod.KEYWORDS, grep, counter) if grep and plain
+            else readers.iter_hits(src, PREFILTER, counter))
+    skip = -1
+    for hit in hits:
+        if hit.line == skip:
+            continue
+        if _process(agg, fs, hit.line, hit.text, hit.next_text):
+            skip = hit.line + 1
+    if counter:
+        fs.lines, fs.bytes = counter[0], counter[1]
+
+
+def _slow(agg: Aggregate, src: readers.Source, fs: _FileState, learn: Callable[[str], None] | None) -> None:
+    prev: tuple[int, str] | None = None
+    skip_next = False
+    nbytes = 0
+
+    def lines() -> Iterator[tuple[int, str]]:
+        nonlocal nbytes
+        for n, t in readers.iter_lines(src):
+            nbytes += len(t) + 1
+            if learn is not None:
+                learn(t)
+            yield n, t
+
+    for n, t in lines():
+        fs.lines = n
+        if prev is not None:
+            if skip_next:
+                skip_next = False
+            elif PREFILTER_STR.search(prev[1]):
+                skip_next = _process(agg, fs, prev[0], prev[1], t)
+        prev = (n, t)
+    if prev is not None and not skip_next and PREFILTER_STR.search(prev[1]):
+        _process(agg, fs, prev[0], prev[1], None)
+    fs.bytes = nbytes
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 3)
+    qs = statistics.quantiles(values, n=100, method="inclusive")
+    return round(qs[int(q) - 1], 3)
+
+
+def _metrics(agg: Aggregate) -> dict[str, object]:
+    stations = agg.tracker.stations.values()
+    per_station: dict[str, object] = {}
+    for st in stations:
+        cms = [c for c in (s.connect_ms() for s in st.sessions) if c is not None]
+        durs = [d for d in (s.duration() for s in st.sessions) if d is not None]
+        per_station[st.mac] = {
+            "successful_connects": st.connects,
+            "failed_connects": st.failed,
+            "sessions": st.total_sessions,
+            "time_to_connect_ms": {"p50": _pct(cms, 50), "p95": _pct(cms, 95)},
+            "session_length_s": {"p50": _pct(durs, 50), "max": round(max(durs), 3) if durs else None},
+            "disconnects_by_reason": {str(k): v for k, v in sorted(st.reasons.items())},
+            "inactivity_kicks": st.kicks,
+        }
+    cms_all = list(agg.connect_ms)
+    durs_all = list(agg.session_s)
+    per_ap: dict[str, object] = {}
+    for iface, c in sorted(agg.ifaces.items()):
+        per_ap[iface] = {
+            "successful_connects": c.get("sta_connected", 0),
+            "disconnects": c.get("sta_disconnected", 0),
+            "enabled": c.get("ap_enabled", 0),
+            "disabled": c.get("ap_disabled", 0),
+        }
+    return {
+        "successful_connects": sum(st.connects for st in stations),
+        "failed_connects": sum(st.failed for st in stations),
+        "time_to_connect_ms": {"p50": _pct(cms_all, 50), "p95": _pct(cms_all, 95), "n": len(cms_all)},
+        "session_length_s": {"p50": _pct(durs_all, 50), "p95": _pct(durs_all, 95), "n": len(durs_all)},
+        "disconnects_by_reason": {str(k): v for k, v in sorted(agg.reasons.items())},
+        "ap_runs": agg.runs,
+        "ap_restarts": max(0, agg.runs - 1),
+        "ap_start_failures": agg.runs_failed,
+        "tx_stall_episodes": agg.txq_episodes if (agg.txq_full or agg.keys.get("tx_queue_stall")
+                                                  or agg.keys.get("tx_queue_churn")) else 0,
+        "tx_queue": {"stops": agg.txq_stops, "wakes": agg.txq_wakes, "full_drops": agg.txq_full,
+                     "max_stops_per_10s": agg.txq_max_rate},
+        "stations": len(agg.tracker.stations),
+        "per_station": per_station,
+        "per_ap": per_ap,
+    }
+
+
+def _stations(agg: Aggregate) -> list[dict[str, object]]:
+    out = []
+    for st in agg.tracker.stations.values():
+        sessions = list(st.sessions)[-MAX_SESSIONS_OUT:]
+        if st.current is not None and st.current not in sessions:
+            sessions.append(st.current)
+        out.append({
+            "mac": st.mac,
+            "client_side": st.client,
+            "state": st.state,
+            "sessions": [s.to_json() for s in sessions],
+            "counts": {
+                "sessions": st.total_sessions,
+                "successful_connects": st.connects,
+                "failed_connects": st.failed,
+                "inactivity_kicks": st.kicks,
+                "inactivity_cleanups": st.cleanups,
+                "disconnect_reasons": {str(k): v for k, v in sorted(st.reasons.items())},
+            },
+            "disconnect_reasons_text": {str(k): reason_text(k) for k in sorted(st.reasons)},
+            "timeline": list(agg.timelines.get(st.mac, [])),
+        })
+    out.sort(key=lambda s: str(s["mac"]))
+    return out
+
+
+def _verdict(findings: list[dict[str, object]], agg: Aggregate) -> dict[str, str]:
+    errors = [f for f in findings if f["severity"] == "error"]
+    warnings = [f for f in findings if f["severity"] == "warning"]
+    if errors or warnings:
+        top = "; ".join(str(f["title"]) for f in (errors + warnings)[:3])
+        status = "error" if errors else "warning"
+        return {"status": status, "summary": f"{len(errors)} error(s), {len(warnings)} warning(s): {top}"}
+    n = len(agg.tracker.stations)
+    c = sum(st.connects for st in agg.tracker.stations.values())
+    return {"status": "ok", "summary": f"no problems found ({n} station(s), {c} successful connect(s))"}
+
+
+def diagnose(inputs: list[str], *, stdin: TextIO | None = None, learn: Callable[[str], None] | None = None,
+             station: str | None = None) -> dict[str, object]:
+    """Diagnose the given inputs; returns the JSON-ready result (see module docstring)."""
+    sources = readers.expand(inputs, stdin=stdin)
+    agg = Aggregate()
+    files = []
+    for src in sources:
+        fs = _FileState(src.name, _year_of(src))
+        _read_source(agg, src, fs, learn)
+        files.append(fs)
+    agg.finish()
+    findings = evaluate(agg)
+    stations = _stations(agg)
+    if station is not None:
+        want = station.lower()
+        stations = [s for s in stations if s["mac"] == want]
+        findings = [f for f in findings if want in (f.get("stations") or [])]  # type: ignore[operator]
+    return {
+        "version": 1,
+        "verdict": _verdict(findings, agg),
+        "findings": findings,
+        "stations": stations,
+        "metrics": _metrics(agg),
+        "inputs": [
+            {"file": f.name, "formats": {k: v for k, v in f.formats.most_common()}, "lines": f.lines,
+             "bytes": f.bytes, "newest_first": f.reversed, "paste_damage_lines": f.damaged}
+            for f in files
+        ],
+    }

@@ -1,0 +1,566 @@
+"""Classify one log message into typed :class:`~r2wifi.logs.model.Event` objects.
+
+Public API (stable; the supervisor uses it on live hostapd output and the kernel log)::
+
+    parse_line(raw: str, *, file: str = "-", line: int = 0) -> list[Event]
+
+``parse_line`` unwraps the line (:mod:`r2wifi.logs.wrappers`), splits a kernel record glued into
+a console line, and classifies each part with :func:`classify`.
+
+Theory of operation: :data:`RULES` is a table of ``(needle, regex, builder)`` rows. For a message,
+every row whose literal ``needle`` occurs in it is tried in order; the first regex that matches
+builds the event(s). Needles make the table cheap: most rows are skipped by a substring test.
+:data:`KEYWORDS` lists every needle, so a reader can prefilter big debug logs with one compiled
+alternation and call :func:`classify` only on lines that can produce an event.
+
+Rules of this file:
+* One message yields at most one event, except glued kernel records (two messages).
+* ``station`` is taken from the line itself (hostapd -d lines often lack the iface prefix),
+  lower-cased; placeholder MACs are kept as written (lower-cased) so lines still group.
+* Client-side events (wpa_supplicant, iwd, mac80211 station mode) carry the peer BSSID as
+  ``station`` and ``params["client"] = True``.
+* Benign, known-harmless lines become ``K.BENIGN`` with ``params["what"]`` naming them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from r2wifi.logs import wrappers
+from r2wifi.logs.model import Event, K
+
+MAC = r"(?:[0-9A-Za-z]{2}:){5}[0-9A-Za-z]{2}"
+RE_MAC = re.compile(r"(?<![\w:])(" + MAC + r")(?![\w:])")
+RE_IFACE_PREFIX = re.compile(r"^([A-Za-z][\w.@-]{0,30}\d[\w.@-]{0,30}): (?=\S)")
+RE_STA_PREFIX = re.compile(r"^STA (" + MAC + r") ")
+
+Builder = Callable[[re.Match[str], "Ctx"], "tuple[str, dict[str, object]] | None"]
+
+
+class Ctx:
+    """What classification knows about the message besides its text."""
+
+    __slots__ = ("msg", "source", "kernel", "station", "iface")
+
+    def __init__(self, msg: str, source: str, kernel: bool, station: str | None, iface: str | None) -> None:
+        self.msg = msg
+        self.source = source
+        self.kernel = kernel
+        self.station = station
+        self.iface = iface
+
+
+def _k(kind: str, **params: object) -> Builder:
+    def build(_m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
+        return kind, dict(params)
+
+    return build
+
+
+def _what(kind: str, what: str, **params: object) -> Builder:
+    return _k(kind, what=what, **params)
+
+
+def _reason(kind: str, by: str | None, group: int = 1, **extra: object) -> Builder:
+    def build(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
+        p: dict[str, object] = {"by": by, **extra}
+        try:
+            p["reason"] = int(m.group(group))
+        except (IndexError, TypeError, ValueError):
+            pass
+        return kind, p
+
+    return build
+
+
+def _eapol(kind: str) -> Builder:
+    def build(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
+        n, tot = int(m.group(1)), int(m.group(2))
+        return kind, {"msg": n, "group": tot == 2}
+
+    return build
+
+
+def _iface_state(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
+    return K.IFACE_STATE, {"old": m.group(1), "new": m.group(2)}
+
+
+def _client_disc(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
+    p: dict[str, object] = {"client": True, "bssid": m.group(1).lower(), "reason": int(m.group(2))}
+    p["by"] = "sta" if m.group(3) else "ap"
+    return K.CLIENT_DISCONNECTED, p
+
+
+def _client_mac80211_disc(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
+    return K.CLIENT_DISCONNECTED, {"client": True, "bssid": m.group(2).lower(), "reason": int(m.group(3)),
+                                   "by": "ap", "frame": m.group(1)}
+
+
+def _assoc_resp(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]] | None:
+    status = int(m.group(2))
+    if status == 0:
+        return None
+    return K.CLIENT_ASSOC_REJECT, {"client": True, "bssid": m.group(1).lower(), "status": status}
+
+
+def _txq_stop(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
+    p: dict[str, object] = {"dev": m.group(1)}
+    if m.group(2):
+        p["queue_len"] = int(m.group(2))
+    return K.TXQ_STOP, p
+
+
+def _txq_full(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
+    return K.TXQ_STOP, {"full": True, "queue": m.group(1)}
+
+
+def _wmt(m: re.Match[str], c: Ctx) -> tuple[str, dict[str, object]] | None:
+    tag = m.group(1) or m.group(3) or ""
+    level = m.group(2) or ""
+    marker = wmt_marker(c.msg)
+    if marker is None:
+        return None
+    if marker.startswith("benign:"):
+        return K.BENIGN, {"what": marker[7:], "tag": tag, "level": level}
+    return K.WMT, {"tag": tag, "level": level, "marker": marker}
+
+
+def _kernel_only(builder: Builder) -> Builder:
+    def build(m: re.Match[str], c: Ctx) -> tuple[str, dict[str, object]] | None:
+        if not c.kernel:
+            return None
+        return builder(m, c)
+
+    return build
+
+
+def _startup(what: str) -> Builder:
+    return _what(K.STARTUP_ERROR, what)
+
+
+# MediaTek WMT/STP/wlan_gen2 markers (driver-interface.md section 7.3/7.4): substring -> marker.
+WMT_MARKERS: tuple[tuple[str, str], ...] = (
+    # benign first (7.3)
+    ("Cannot find pinctrl", "benign:wmt_pinctrl"),
+    ("cannot find pinctrl", "benign:wmt_pinctrl"),
+    ("mode operation not allowed", "benign:wmt_regulator_mode"),
+    ("hal_btif_clk_get_and_prepare", "benign:btif_clk_info"),
+    ("unknown field", "benign:wmt_conf_unknown_field"),
+    ("unknown cmd", "benign:wmt_unknown_cmd"),
+    ("co-clock disabled", "benign:wmt_coclock"),
+    ("already power", "benign:wmt_already"),
+    ("already on", "benign:wmt_already"),
+    ("already in mode", "benign:wmt_already"),
+    # failures (7.4)
+    ("no hif info", "launcher_missing"),
+    ("wmt_core_stp_init fail", "launcher_missing"),
+    ("wait signal timeout", "launcher_missing"),
+    ("wmt_ctrl_ul_cmd fail", "launcher_missing"),
+    ("cmd buf is occupied", "launcher_missing"),
+    ("warning resp str", "launcher_missing"),
+    ("return -EIO", "launcher_missing"),
+    ("patch info perpare fail", "patch_failed"),
+    ("patch dwn fail", "patch_failed"),
+    ("WMT_CTRL_GET_PATCH fail", "patch_failed"),
+    ("load file", "patch_failed"),
+    ("hw_check fail", "init_failed"),
+    ("unsupported chip id", "init_failed"),
+    ("consys power on issue", "init_failed"),
+    ("Regulator_get", "init_failed"),
+    ("CanNot get consys reset", "init_failed"),
+    ("gConEmiPhyBase invalid", "init_failed"),
+    ("driver init failed", "init_failed"),
+    ("STP open btif fail", "btif_failure"),
+    ("mtk_wcn_btif_write err", "btif_failure"),
+    ("stp btif write fail", "btif_failure"),
+    ("CRC fail", "btif_failure"),
+    ("mtkstp_tx_timeout_handler", "btif_failure"),
+    ("TX retry limit", "btif_failure"),
+    ("NoAck trigger firmware assert", "btif_failure"),
+    ("wmt_dev_rx_timeout", "btif_failure"),
+    ("evt len err", "btif_failure"),
+    ("result error", "btif_failure"),
+    ("init_table_1_2 fail", "btif_failure"),
+    ("calibration_table fail", "btif_failure"),
+    ("wait completion timeout", "wifi_on_failed"),
+    ("opid (", "wifi_on_failed"),
+    ("pwr_on fail", "wifi_on_failed"),
+    ("function on failed", "wifi_on_failed"),
+    ("wmt_core_ctrl failed", "wifi_on_failed"),
+    ("turn on WIFI fail", "wifi_on_failed"),
+    ("Set p2p mode handler is NULL", "wifi_on_failed"),
+    ("net device, sleep", "wifi_on_failed"),
+    ("net device timeout", "wifi_on_failed"),
+    ("glBusInit() fail", "wifi_on_failed"),
+    ("kalFirmwareImageMapping fail", "wifi_on_failed"),
+    ("Open FW image", "wifi_on_failed"),
+    ("Cannot register the net_device", "wifi_on_failed"),
+    ("wlanProbe failed", "wifi_on_failed"),
+    ("turn on BT fail", "bt_failed"),
+    ("STP is not ready", "bt_failed"),
+    ("CONFIG_MTK_COMBO_WIFI is not defined", "wifi_not_built"),
+    # success markers worth keeping on a timeline
+    ("turn on WIFI success", "wifi_on"),
+    ("turn off WIFI OK", "wifi_off"),
+    ("WMT HIF info added", "stp_mode_set"),
+    ("finish common driver init", "module_init_done"),
+)
+RE_OPID_FAIL = re.compile(r"OPID\(\d+\) type\(\d+\) fail")
+
+
+def wmt_marker(msg: str) -> str | None:
+    """The WMT marker name of a MediaTek connectivity line, or None when it is not one we know."""
+    for needle, marker in WMT_MARKERS:
+        if needle in msg:
+            return marker
+    if RE_OPID_FAIL.search(msg):
+        return "wifi_on_failed"
+    return None
+
+
+R = re.compile
+# (needle, regex, builder). Order matters inside a needle group; first match wins.
+RULES: list[tuple[str, re.Pattern[str], Builder]] = [
+    # --- hostapd lifecycle
+    ("Configuration file:", R(r"Configuration file: ?(.*)"), _k(K.AP_CONFIG_FILE)),
+    ("AP-ENABLED", R(r"\bAP-ENABLED\b"), _k(K.AP_ENABLED)),
+    ("AP-DISABLED", R(r"\bAP-DISABLED\b"), _k(K.AP_DISABLED)),
+    ("interface state", R(r"interface state (\w+)->(\w+)"), _iface_state),
+    ("INTERFACE-ENABLED", R(r"INTERFACE-ENABLED"), _k(K.IFACE_ENABLED)),
+    ("INTERFACE-DISABLED", R(r"INTERFACE-DISABLED"), _k(K.IFACE_DISABLED)),
+    ("CTRL-EVENT-TERMINATING", R(r"CTRL-EVENT-TERMINATING"), _k(K.AP_TERMINATING)),
+    # --- start-up errors (hostapd, wpa_supplicant, launcher)
+    ("Could not configure driver mode", R(r"Could not configure driver mode"), _startup("driver_mode")),
+    ("to mode", R(r"Failed to set interface \S+ to mode \d+: -95"), _startup("ap_mode_unsupported")),
+    ("mode change", R(r"[Ii]nterface mode change to \d+ from \d+ failed"), _startup("mode_change")),
+    ("Register frame command failed", R(r"Register frame command failed.*ret=(-1[146]\b|-114)"), _startup("busy")),
+    ("Register frame command failed", R(r"Register frame command failed"), _startup("register_frame")),
+    ("Device or resource busy", R(r"Device or resource busy"), _startup("busy")),
+    ("ctrl_iface exists", R(r"ctrl_iface exists and seems to be in use"), _startup("busy")),
+    ("driver initialization failed", R(r"driver initialization failed"), _startup("driver_init")),
+    ("Could not set channel", R(r"Could not set channel"), _startup("set_channel")),
+    ("Interface initialization failed", R(r"Interface initialization failed"), _startup("init_failed")),
+    ("Unable to setup interface", R(r"Unable to setup interface"), _startup("init_failed")),
+    ("wasn't started", R(r"Interface (\S+) wasn't started"), _startup("not_started")),
+    ("Failed to set beacon parameters", R(r"Failed to set beacon parameters"), _startup("beacon")),
+    ("No such device", R(r"(?:Could not read interface|interface) (\S+) flags: No such device|No such device"),
+     _startup("iface_missing")),
+    ("does not exist", R(r"[Ii]nterface \S+ does not exist"), _startup("iface_missing")),
+    ("Operation not permitted", R(r"Operation not permitted"), _startup("permission")),
+    ("Permission denied", R(r"Permission denied"), _startup("permission")),
+    ("entropy", R(r"Not enough entropy"), _startup("entropy")),
+    ("strong random data", R(r"Only \d+/\d+ bytes of strong random data"), _startup("entropy")),
+    ("not supported by", R(r"(?:[Cc]onfigur|[Ff]eature|ieee80211w|[Mm]anagement frame).*not supported by (?:the )?driver"),
+     _startup("config_unsupported")),
+    ("does not support", R(r"[Dd]river does not support (?!authentication)(.*)"), _startup("config_unsupported")),
+    ("Can't open device node", R(r"Can't open device node\((\S+)\)"), _startup("device_node")),
+    ("Failed to start", R(r"Failed to start .*(?:hostapd|wpa_supplicant|dnsmasq|[Ww]ireless|[Aa]ccess)"),
+     _k("service_failed")),
+    ("Failed with result", R(r"(hostapd|wpa_supplicant|dnsmasq|r2wifi)\S*\.service: Failed with result"),
+     _k("service_failed")),
+    ("is masked", R(r"(hostapd|wpa_supplicant)\S*\.service is masked"), _k("service_failed")),
+    ("entered failed state", R(r"(hostapd|wpa_supplicant|dnsmasq)\S* entered failed state"), _k("service_failed")),
+    ("status=1/FAILURE", R(r"(hostapd|wpa_supplicant|dnsmasq)\S*\.service: Main process exited.*status=\d+/FAILURE"),
+     _k("service_failed")),
+    # --- station lifecycle (AP side)
+    ("not allowed to authenticate", R(r"Station (" + MAC + r") not allowed to authenticate"), _k("acl_reject")),
+    ("did not acknowledge", R(r"did not acknowledge (authentication|association) response"),
+     lambda m, c: (K.AUTH, {"noack": True, "frame": m.group(1)})),
+    ("inactivity", R(r"deauthenticated due to inactivity"), _k(K.INACTIVITY, cleanup=True)),
+    ("inactivity", R(r"disassociated due to inactivity"), _k(K.INACTIVITY, cleanup=False)),
+    ("deauthenticated due to local deauth", R(r"deauthenticated due to local deauth request"),
+     _k(K.DEAUTH, by="ap")),
+    ("11: authenticated", R(r"IEEE ?802\.11: authenticated"), _k(K.AUTH)),
+    ("authentication: STA=", R(r"^authentication: STA=\S+ auth_alg=(\d+)"), _k(K.AUTH, mlme=True)),
+    ("11: associated", R(r"IEEE ?802\.11: associated(?: \(aid (\d+)\))?"), _k(K.ASSOC)),
+    ("11: reassociated", R(r"IEEE ?802\.11: reassociated"), _k(K.REASSOC)),
+    ("AP-STA-CONNECTED", R(r"AP-STA-CONNECTED (" + MAC + r")(?: auth_alg=(\S+))?"),
+     lambda m, c: (K.STA_CONNECTED, {"auth_alg": m.group(2)} if m.group(2) else {})),
+    ("AP-STA-DISCONNECTED", R(r"AP-STA-DISCONNECTED"), _k(K.STA_DISCONNECTED)),
+    ("AP-STA-POSSIBLE-PSK-MISMATCH", R(r"AP-STA-POSSIBLE-PSK-MISMATCH"), _k(K.PSK_MISMATCH)),
+    ("AP-STA-POLL-OK", R(r"AP-STA-POLL-OK"), _what(K.BENIGN, "poll_ok")),
+    ("11: disassociated", R(r"IEEE ?802\.11: disassociated$"), _k(K.DISASSOC, by=None)),
+    ("11: deauthenticated", R(r"IEEE ?802\.11: deauthenticated$"), _k(K.DEAUTH, by=None)),
+    ("MLME-DEAUTHENTICATE.indication", R(r"MLME-DEAUTHENTICATE\.indication\(\S+, (\d+)\)"),
+     _reason(K.DEAUTH, None, mlme=True)),
+    ("MLME-DISASSOCIATE.indication", R(r"MLME-DISASSOCIATE\.indication\(\S+, (\d+)\)"),
+     _reason(K.DISASSOC, None, mlme=True)),
+    ("deauthentication: STA=", R(r"deauthentication: STA=\S+ reason_code=(\d+)"), _reason(K.DEAUTH, "sta")),
+    ("disassoc", R(r"disassoc(?:i)?ation: STA=\S+ reason_code=(\d+)"), _reason(K.DISASSOC, "sta")),
+    ("requests disconnect", R(r"requests disconnect: STA \S+ reason (\d+)"), _reason(K.DEAUTH, "ap")),
+    # --- EAPOL / WPA
+    ("msg of 4-Way Handshake", R(r"sending (\d)/(4) msg of 4-Way Handshake"), _eapol(K.EAPOL_TX)),
+    ("msg of Group Key Handshake", R(r"sending (\d)/(2) msg of Group Key Handshake"), _eapol(K.EAPOL_TX)),
+    ("received EAPOL-Key frame", R(r"received EAPOL-Key frame \((\d)/(\d) (?:Pairwise|Group)\)"), _eapol(K.EAPOL_RX)),
+    ("EAPOL-Key timeout", R(r"WPA: EAPOL-Key timeout"), _k(K.EAPOL_TIMEOUT)),
+    ("Retry limit", R(r"(\w+): Retry limit (\d+) reached"), lambda m, c: (K.RETRY_LIMIT, {"state": m.group(1)})),
+    ("pairwise key handshake completed", R(r"pairwise key handshake completed"), _k(K.HANDSHAKE_COMPLETED, group=False)),
+    ("EAPOL-4WAY-HS-COMPLETED", R(r"EAPOL-4WAY-HS-COMPLETED"), _k(K.HANDSHAKE_COMPLETED, group=False, event=True)),
+    ("group key handshake completed", R(r"group key handshake completed"), _k(K.HANDSHAKE_COMPLETED, group=True)),
+    ("invalid MIC", R(r"invalid MIC in msg (\d)/4"), lambda m, c: (K.INVALID_MIC, {"msg": int(m.group(1))})),
+    ("unexpected replay counter", R(r"received EAPOL-Key (?:msg )?(\d)/(\d) (?:Pairwise|Group)? ?with unexpected replay counter"),
+     lambda m, c: (K.REPLAY_MISMATCH, {"msg": int(m.group(1)), "group": m.group(2) == "2"})),
+    ("in invalid state", R(r"received EAPOL-Key msg (\d)/(\d) in invalid state"),
+     lambda m, c: (K.REPLAY_MISMATCH, {"msg": int(m.group(1)), "group": m.group(2) == "2", "invalid_state": True})),
+    ("WPA rekeying GTK", R(r"WPA rekeying GTK"), _k("gtk_rekey")),
+    # --- client side (wpa_supplicant / iwd / mac80211 station)
+    ("CTRL-EVENT-CONNECTED", R(r"CTRL-EVENT-CONNECTED - Connection to (" + MAC + r")"),
+     lambda m, c: (K.CLIENT_CONNECTED, {"client": True, "bssid": m.group(1).lower()})),
+    ("CTRL-EVENT-DISCONNECTED", R(r"CTRL-EVENT-DISCONNECTED bssid=(" + MAC + r") reason=(\d+)( locally_generated=1)?"),
+     _client_disc),
+    ("CTRL-EVENT-ASSOC-REJECT", R(r"CTRL-EVENT-ASSOC-REJECT (?:bssid=(" + MAC + r") )?.*?status_code=(\d+)"),
+     lambda m, c: (K.CLIENT_ASSOC_REJECT, {"client": True, "bssid": (m.group(1) or "").lower() or None,
+                                           "status": int(m.group(2))})),
+    ("CTRL-EVENT-SSID-TEMP-DISABLED", R(r"CTRL-EVENT-SSID-TEMP-DISABLED .*reason=WRONG_KEY"),
+     _k("client_wrong_key", client=True)),
+    ("CTRL-EVENT-SSID-TEMP-DISABLED", R(r"CTRL-EVENT-SSID-TEMP-DISABLED .*reason=(\w+)"),
+     lambda m, c: ("client_temp_disabled", {"client": True, "why": m.group(1)})),
+    ("timed out", R(r"[Aa]uthentication with (" + MAC + r") timed out"),
+     lambda m, c: (K.CLIENT_AUTH_TIMEOUT, {"client": True, "bssid": m.group(1).lower()})),
+    ("timed out", R(r"[Aa]ssociation with (" + MAC + r") timed out"),
+     lambda m, c: (K.CLIENT_AUTH_TIMEOUT, {"client": True, "bssid": m.group(1).lower(), "stage": "association"})),
+    ("Invalid EAPOL-Key MIC", R(r"Invalid EAPOL-Key MIC"), _k("client_invalid_mic", client=True)),
+    ("4-Way handshake failed", R(r"4-Way handshake failed for ifindex: \d+, reason: (\d+)"),
+     lambda m, c: (K.CLIENT_DISCONNECTED, {"client": True, "reason": int(m.group(1)), "by": "sta", "iwd": True})),
+    ("(Reason:", R(r"(deauthenticated|disassociated) from (" + MAC + r") \(Reason: (\d+)"), _client_mac80211_disc),
+    ("by local choice", R(r"(?:deauthenticating|disassociating) from (" + MAC + r") by local choice \(Reason: (\d+)"),
+     lambda m, c: (K.CLIENT_DISCONNECTED, {"client": True, "bssid": m.group(1).lower(), "reason": int(m.group(2)),
+                                           "by": "sta"})),
+    ("RX AssocResp", R(r"RX (?:Re)?AssocResp from (" + MAC + r") \(capab=\S+ status=(\d+)"), _assoc_resp),
+    ("Association request to the driver failed", R(r"Association request to the driver failed"),
+     _what(K.DRIVER_ERROR, "assoc_request_failed", client=True)),
+    ("Key negotiation completed", R(r"Key negotiation completed with (" + MAC + r")"),
+     lambda m, c: ("client_key_done", {"client": True, "bssid": m.group(1).lower()})),
+    # --- DHCP (dnsmasq)
+    ("DHCPDISCOVER", R(r"DHCPDISCOVER\((\S+)\)"), _k(K.DHCP_DISCOVER)),
+    ("DHCPACK", R(r"DHCPACK\((\S+)\) (\S+)"), lambda m, c: (K.DHCP_ACK, {"ip": m.group(2)})),
+    ("DHCPNAK", R(r"DHCPNAK\((\S+)\)"), _k("dhcp_nak")),
+    # --- MediaTek WMT / STP / wlan_gen2 (before generic driver rules)
+    ("netif_stop_subqueue", R(r"netif_stop_subqueue for (\S+?),? Queue len: ?(\d+)?"), _txq_stop),
+    ("netif_wake_subqueue", R(r"netif_wake_subqueue"), _k(K.TXQ_WAKE)),
+    ("][", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
+    ("MTK-BTIF[", R(r"()()(MTK-BTIF)\[[EWIDL]\]"), _wmt),
+    ("-MOD-INIT]", R(r"()()\[([A-Z]+-MOD-INIT)\]"), _wmt),
+    ("[MTK-WIFI]", R(r"()()\[(MTK-WIFI)\]"), _wmt),
+    ("[STP]", R(r"()()\[(STP)\]"), _wmt),
+    ("[WMT-", R(r"()()\[(WMT-[A-Z-]+)\]"), _wmt),
+    ("wlanProbe", R(r"()()(wlanProbe)"), _wmt),
+    ("failed to init module", R(r"failed to init module"), _what(K.BENIGN, "wmt_loader_init_module")),
+    # --- benign noise (before the generic error rules)
+    ("attribute type", R(r"netlink: '\S+': attribute type (\d+) has an invalid length"),
+     lambda m, c: (K.KERNEL_WARNING, {"benign": True, "what": f"netlink_attr_{m.group(1)}"})),
+    ("set_key failed", R(r"set_key failed"), _what(K.BENIGN, "set_key_failed")),
+    ("PTK removal from the driver failed", R(r"PTK removal from the driver failed"), _what(K.BENIGN, "ptk_removal")),
+    ("Failed to clear default encryption keys", R(r"Failed to clear default encryption keys"),
+     _what(K.BENIGN, "clear_default_keys")),
+    ("Failed to set TX queue parameters", R(r"Failed to set TX queue parameters"), _what(K.BENIGN, "tx_queue_params")),
+    ("Station flush failed", R(r"Station flush failed"), _what(K.BENIGN, "station_flush")),
+    ("Could not connect to kernel driver", R(r"Could not connect to kernel driver"), _what(K.BENIGN, "connect_kernel_driver")),
+    ("staid", R(r"staid \d+ deleted"), _what(K.BENIGN, "staid_deleted")),
+    ("CONSOLE:", R(r"brcmfmac: CONSOLE:"), _what(K.BENIGN, "brcmfmac_console")),
+    ("mac flush vdev", R(r"mac flush vdev"), _what(K.BENIGN, "ath10k_flush_info")),
+    ("regulatory.db", R(r"failed to load regulatory\.db"), _what(K.BENIGN, "regulatory_db")),
+    ("Direct firmware load", R(r"Direct firmware load for \S+ failed with error -2"),
+     _what(K.BENIGN, "firmware_name_fallback")),
+    ("Could not add multicast membership", R(r"Could not add multicast membership"), _what(K.BENIGN, "nl80211_multicast")),
+    ("20/40 MHz operation not permitted", R(r"20/40 MHz operation not permitted"), _what(K.BENIGN, "ht40_not_permitted")),
+    ("Cannot open RFKILL", R(r"Cannot open RFKILL control device"), _what(K.BENIGN, "rfkill")),
+    ("CMD_SET_CQM failed", R(r"CMD_SET_CQM failed"), _what(K.BENIGN, "iwd_cqm_unsupported")),
+    ("link becomes ready", R(r"ADDRCONF\(NETDEV_CHANGE\): (\S+): link becomes ready"),
+     lambda m, c: ("link_ready", {"dev": m.group(1)})),
+    ("link is not ready", R(r"ADDRCONF\(NETDEV_UP\): (\S+): link is not ready"),
+     lambda m, c: ("link_not_ready", {"dev": m.group(1)})),
+    # --- kernel / driver
+    ("Firmware has halted or crashed", R(r"Firmware has halted or crashed"), _k(K.FIRMWARE_CRASH)),
+    ("firmware trap", R(r"firmware trap in dongle"), _k(K.FIRMWARE_CRASH)),
+    ("firmware halted", R(r"mailbox indicates firmware halted"), _k(K.FIRMWARE_CRASH)),
+    ("watchdog has fired", R(r"PSM's watchdog has fired"), _k(K.FIRMWARE_CRASH)),
+    ("Hardware restart was requested", R(r"Hardware restart was requested"), _k(K.FIRMWARE_CRASH)),
+    ("firmware crashed", R(r"(?i)firmware crashed|fw crash"), _k(K.FIRMWARE_CRASH)),
+    ("Microcode SW error", R(r"Microcode SW error detected"), _k(K.FIRMWARE_CRASH)),
+    ("crashed", R(r"(?i)\b(?:firmware|fw)\b.*\bcrash"), _k(K.FIRMWARE_CRASH)),
+    ("dongle trap info", R(r"dongle trap info"), _k(K.FIRMWARE_CRASH, detail=True)),
+    ("disagrees about version of symbol", R(r"(\S+): disagrees about version of symbol"), _k("module_mismatch")),
+    ("Unknown symbol", R(r"(\S+): Unknown symbol"), _k("module_mismatch")),
+    ("cut here", R(r"-+\[ cut here \]-+"), _k(K.KERNEL_WARNING, start=True)),
+    ("WARNING:", R(r"WARNING: CPU: \d+ PID: \d+ at (\S+)"), _k(K.KERNEL_WARNING)),
+    ("WARNING:", R(r"^WARNING: at (\S+)"), _kernel_only(_k(K.KERNEL_WARNING))),
+    ("Oops", R(r"Internal error: Oops|Oops: [0-9a-f]+ \["), _k(K.KERNEL_WARNING, oops=True)),
+    ("BUG:", R(r"BUG: (?:kernel NULL pointer|unable to handle|scheduling while atomic|sleeping function)"),
+     _k(K.KERNEL_WARNING, oops=True)),
+    ("failed to flush transmit queue", R(r"failed to flush transmit queue"), _k(K.KERNEL_WARNING, what="tx_flush")),
+    ("full tx queue", R(r"Dropping frame due to full tx queue (\d+)"), _txq_full),
+    ("Timeout waiting for hardware interrupt", R(r"(mmc\d+): Timeout waiting for hardware interrupt"),
+     _what(K.DRIVER_ERROR, "sdio_timeout")),
+    ("CMD53", R(r"CMD53 .*failed"), _what(K.DRIVER_ERROR, "sdio_timeout")),
+    ("card", R(r"(mmc\d+): card \w+ removed"), _what(K.DRIVER_ERROR, "sdio_card_removed")),
+    ("sdio", R(r"(?i)sdio.*(?:-110\b|timed out|time out)"), _what(K.DRIVER_ERROR, "sdio_timeout")),
+    ("-110", R(r"bcdc_msg failed w/status -110|query_dcmd.*-110"), _what(K.DRIVER_ERROR, "fw_cmd_timeout")),
+    ("timed out", R(r"\bcmd 0x[0-9a-fA-F]+=\w+ timed out"), _what(K.DRIVER_ERROR, "fw_cmd_timeout")),
+    ("timed out", R(r"(?i)(?:firmware|fw|wmi|htc|mcu)\b.*\b(?:command|cmd).*timed? ?out"),
+     _what(K.DRIVER_ERROR, "fw_cmd_timeout")),
+    ("chanspec", R(r"set chanspec (\S+) fail"), _what(K.DRIVER_ERROR, "set_channel")),
+    ("already exists", R(r"brcmf_add_if: ERROR: netdev:(\S+) already exists"), _what(K.DRIVER_ERROR, "netdev_exists")),
+    ("bus is down", R(r"bus is down"), _what(K.DRIVER_ERROR, "bus_down")),
+    ("NAKHANDLED", R(r"NAKHANDLED"), _what(K.DRIVER_ERROR, "sdio_nak")),
+]
+
+_GENERIC_DRIVER = R(
+    r"(?i)^(?:ieee80211 phy\d+: |(?:brcmfmac|brcmf|ath\d+k\w*|rt2x00\w*|rt2800\w*|mwlwifi|mt76\w*|mt7\w+|"
+    r"rtw\w*|rtl\w+|iwlwifi|wlan_gen2|mwifiex\w*|wil6210)\b)"
+    r".*(?:\berror\b|\bfail(?:ed|ure)?\b|\btimeout\b|\btimed out\b|\b-(?:5|110|22|16|12)\b\)?$)"
+)
+
+KEYWORDS: tuple[str, ...] = tuple(dict.fromkeys(
+    [needle for needle, _rx, _b in RULES]
+    + ["brcmf", "ath10k", "ath11k", "rt2x00", "mwlwifi", "iwlwifi", "rtw", "rtl", "mt76", "phy"]
+))
+
+
+def _station_of(msg: str) -> tuple[str | None, str]:
+    """Take ``STA <mac> `` off the front (returns (station, rest)); else find a MAC in the line."""
+    m = RE_STA_PREFIX.match(msg)
+    if m:
+        return m.group(1).lower(), msg[m.end():]
+    return None, msg
+
+
+def classify(msg: str, *, source: str = "other", kernel: bool = False) -> tuple[str | None, str | None, str, dict[str, object]] | None:
+    """Classify one unwrapped message. Returns (station, iface, kind, params) or None."""
+    iface = None
+    body = msg
+    m = RE_IFACE_PREFIX.match(body)
+    if m and not kernel and m.group(1) not in _NOT_IFACES:
+        iface = m.group(1)
+        body = body[m.end():]
+    station, body2 = _station_of(body)
+    ctx = Ctx(body2, source, kernel, station, iface)
+    for needle, rx, build in RULES:
+        if needle in body2:
+            mm = rx.search(body2)
+            if mm is None:
+                continue
+            res = build(mm, ctx)
+            if res is None:
+                continue
+            kind, params = res
+            if station is None:
+                bssid = params.get("bssid")
+                if isinstance(bssid, str) and bssid:
+                    station = bssid
+                else:
+                    mac = RE_MAC.search(body2)
+                    if mac and kind not in _NO_STATION_KINDS:
+                        station = mac.group(1).lower()
+            return station, iface, kind, params
+    if kernel or source != "hostapd" or msg[:1].islower():
+        if _GENERIC_DRIVER.search(msg):
+            return None, None, K.DRIVER_ERROR, {"what": "driver"}
+    return None
+
+
+_NOT_IFACES = frozenset({
+    "nl80211", "WPA", "RSN", "random", "rfkill", "netlink", "hostapd", "wpa_supplicant", "IEEE 802.1X",
+    "Configuration file", "authentication", "deauthentication", "disassocation", "disassociation",
+    "handle_auth_cb", "hostapd_wpa_auth_disconnect", "hostapd_free_hapd_data", "RADIUS", "VLAN", "MLME",
+    "BSSID", "ctrl_interface", "IPv6", "cfg80211", "brcmfmac", "mmc0", "mmc1", "mmc2", "ieee80211",
+    "DFS", "Mode", "ACS", "wpa_driver_nl80211_set_key", "EAPOL",
+})
+_NO_STATION_KINDS = frozenset({
+    K.AP_CONFIG_FILE, K.AP_ENABLED, K.AP_DISABLED, K.IFACE_STATE, K.STARTUP_ERROR, K.BENIGN, K.WMT,
+    K.DRIVER_ERROR, K.FIRMWARE_CRASH, K.KERNEL_WARNING, K.TXQ_STOP, K.TXQ_WAKE, "module_mismatch",
+    "link_ready", "link_not_ready", "gtk_rekey", "service_failed",
+})
+
+_CLIENT_HINTS = ("CTRL-EVENT-", "Trying to associate", "Associated with", "Key negotiation", "Authentication with")
+
+
+def source_of(prog: str | None, kernel: bool, msg: str) -> str:
+    if kernel:
+        return "kernel"
+    if prog:
+        if prog.startswith("hostapd"):
+            return "hostapd"
+        if prog.startswith(("wpa_supplicant", "iwd", "connman", "networkmanager")):
+            return "wpa_supplicant"
+        if prog.startswith("dnsmasq"):
+            return "dnsmasq"
+        if prog in ("systemd", "init"):
+            return "systemd"
+        return "other"
+    if "DHCP" in msg[:20]:
+        return "dnsmasq"
+    if any(h in msg for h in _CLIENT_HINTS):
+        return "wpa_supplicant"
+    return "hostapd"
+
+
+Classified = tuple[str, str, "str | None", "str | None", dict[str, object], bool, "float | None"]
+_CACHE: dict[tuple[str | None, str], list[Classified]] = {}
+_CACHE_MAX = 65536
+
+
+def _classify_parts(prog: str | None, msg: str, uptime: float | None) -> list[Classified]:
+    """(kind, source, station, iface, params, is_kernel, part_uptime) for each part of a message."""
+    out: list[Classified] = []
+    parts: list[tuple[str, bool, float | None]] = []
+    kernel = prog == "kernel"
+    if not kernel and "] " in msg:
+        head, tail, up = wrappers.split_printk(msg)
+        if tail is not None:
+            parts.append((head, False, None))
+            parts.append((tail, True, up))
+        else:
+            parts.append((msg, False, None))
+    else:
+        parts.append((msg, kernel, None))
+    for part, is_kernel, up in parts:
+        if not part:
+            continue
+        src = source_of(prog, is_kernel, part)
+        res = classify(part, source=src, kernel=is_kernel)
+        if res is None:
+            continue
+        station, iface, kind, params = res
+        if params.get("client") and src == "hostapd":
+            src = "wpa_supplicant"
+        out.append((kind, src, station, iface, params, is_kernel, up))
+    return out
+
+
+def classified(u: wrappers.Unwrapped) -> list[Classified]:
+    """The memoised classification of an unwrapped line (see :func:`events_from`)."""
+    key = (u.prog, u.msg)
+    parts = _CACHE.get(key)
+    if parts is None:
+        parts = _classify_parts(u.prog, u.msg, u.uptime)
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[key] = parts
+    return parts
+
+
+def events_from(u: wrappers.Unwrapped, *, file: str, line: int, text: str) -> list[Event]:
+    """Classify an unwrapped line (splitting a kernel record glued into it).
+
+    Classification depends only on (program, message), so results are memoised in a bounded
+    cache: repeated noise lines (the bulk of a debug log) cost one dict lookup. Params dicts are
+    shared between events from the cache and must be treated as read-only.
+    """
+    parts = classified(u)
+    if not parts:
+        return []
+    return [Event(kind=kind, source=src, file=file, line=line, text=text, ts=u.ts,
+                  uptime=(up if up is not None else u.uptime) if is_kernel else u.uptime,
+                  station=station, iface=iface, params=params)
+            for kind, src, station, iface, params, is_kernel, up in parts]
+
+
+def parse_line(raw: str, *, file: str = "-", line: int = 0, year: int = 1970) -> list[Event]:
+    """Unwrap and classify one raw log line (any wrapper of log-formats.md); [] when uninteresting."""
+    cleaned, _damaged = wrappers.clean(raw)
+    if not cleaned:
+        return []
+    u = wrappers.unwrap(cleaned, year=year)
+    return events_from(u, file=file, line=line, text=cleaned)
