@@ -1,0 +1,238 @@
+"""Interface plumbing over rtnetlink (pyroute2, imported lazily): wait, MAC, addresses, link state.
+
+Rules:
+* Everything can run inside a network namespace (``netns=``): the simulator owns one, the board
+  uses the root namespace (``None``).
+* No sleeps: :meth:`Link.wait_interface` subscribes to link events first, then checks whether the
+  interface already exists, then waits on the netlink socket with ``select`` until the deadline.
+* Idempotent: :meth:`Link.ensure_address` adds an address only if it is not there yet, so running
+  ``r2wifi up`` twice adds nothing twice; :meth:`Link.remove_address` ignores an absent address.
+* Errors the user can act on (bad address text, missing interface) are :class:`UserError`.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import select
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from r2wifi.errors import UserError
+
+
+def parse_cidr(text: str, key: str = "address") -> tuple[str, int, int]:
+    """``"192.168.10.1/24"`` -> (address, prefixlen, family). Raises UserError naming ``key``."""
+    try:
+        iface = ipaddress.ip_interface(text.strip())
+    except ValueError:
+        raise UserError(f"{key}: {text!r} is not an address with a prefix length (like 192.168.10.1/24)") from None
+    if "/" not in text:
+        raise UserError(f"{key}: {text!r} has no prefix length (like 192.168.10.1/24)")
+    family = 2 if iface.version == 4 else 10  # AF_INET / AF_INET6
+    return str(iface.ip), iface.network.prefixlen, family
+
+
+def _netns_exists(name: str) -> bool:
+    import os
+
+    return os.path.exists(f"/run/netns/{name}")
+
+
+class Link:
+    """A netlink session in one namespace (``None`` = this process's namespace)."""
+
+    def __init__(self, netns: str | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.netns = netns
+        self.clock = clock
+        if netns:
+            if not _netns_exists(netns):
+                raise UserError(f"network namespace {netns!r} does not exist")
+            from pyroute2 import NetNS
+
+            self.ipr: Any = NetNS(netns)
+        else:
+            from pyroute2 import IPRoute
+
+            self.ipr = IPRoute()
+
+    def close(self) -> None:
+        self.ipr.close()
+
+    def __enter__(self) -> Link:
+        return self
+
+    def __exit__(
+        self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- lookups ---------------------------------------------------------------------------------
+    def index(self, ifname: str) -> int | None:
+        found = self.ipr.link_lookup(ifname=ifname)
+        return int(found[0]) if found else None
+
+    def require(self, ifname: str) -> int:
+        idx = self.index(ifname)
+        if idx is None:
+            where = f" in namespace {self.netns}" if self.netns else ""
+            raise UserError(f"interface {ifname!r} does not exist{where}")
+        return idx
+
+    def exists(self, ifname: str) -> bool:
+        return self.index(ifname) is not None
+
+    def info(self, ifname: str) -> dict[str, Any] | None:
+        idx = self.index(ifname)
+        if idx is None:
+            return None
+        msg = self.ipr.link("get", index=idx)[0]
+        return {
+            "ifname": ifname,
+            "index": idx,
+            "mac": msg.get_attr("IFLA_ADDRESS"),
+            "operstate": msg.get_attr("IFLA_OPERSTATE"),
+            "up": bool(msg["flags"] & 1),
+            "mtu": msg.get_attr("IFLA_MTU"),
+        }
+
+    # -- waiting ---------------------------------------------------------------------------------
+    def _events_socket(self) -> Any:
+        """A second rtnetlink socket subscribed to link events only.
+
+        Separate from ``self.ipr`` on purpose: a dump request on the subscribed socket would read
+        (and drop) a broadcast that arrives meanwhile, and the wait would miss the interface.
+        """
+        from pyroute2.netlink.rtnl import RTMGRP_LINK
+
+        if self.netns:
+            from pyroute2 import NetNS
+
+            sock: Any = NetNS(self.netns)
+        else:
+            from pyroute2 import IPRoute
+
+            sock = IPRoute()
+        sock.bind(groups=RTMGRP_LINK)
+        return sock
+
+    def _wait_link(self, ifname: str, timeout: float, *, present: bool) -> bool:
+        events = self._events_socket()
+        try:
+            deadline = self.clock() + timeout
+            # Subscribed first, then looked: a change between the two is still seen as an event.
+            while self.exists(ifname) != present:
+                left = deadline - self.clock()
+                if left <= 0:
+                    return False
+                # Re-check at least every second in case a burst of events was read in one go.
+                ready, _, _ = select.select([events.fileno()], [], [], min(left, 1.0))
+                if ready:
+                    events.get()
+            return True
+        finally:
+            events.close()
+
+    def wait_interface(self, ifname: str, timeout: float) -> int:
+        """Block until ``ifname`` exists (woken by netlink link events). Returns its index."""
+        if not self._wait_link(ifname, timeout, present=True):
+            raise TimeoutError(f"interface {ifname} did not appear within {timeout:g} s")
+        return self.require(ifname)
+
+    def wait_gone(self, ifname: str, timeout: float) -> bool:
+        """Block until ``ifname`` no longer exists; False on timeout."""
+        return self._wait_link(ifname, timeout, present=False)
+
+    # -- configuration ---------------------------------------------------------------------------
+    def set_mac(self, ifname: str, mac: str) -> bool:
+        """Set a stable MAC (link briefly down if needed). Returns True if it changed."""
+        mac = mac.lower()
+        idx = self.require(ifname)
+        current = self.ipr.link("get", index=idx)[0].get_attr("IFLA_ADDRESS")
+        if current == mac:
+            return False
+        was_up = bool(self.ipr.link("get", index=idx)[0]["flags"] & 1)
+        try:
+            self.ipr.link("set", index=idx, address=mac)
+        except Exception as err:  # EBUSY on drivers that refuse while up
+            if getattr(err, "code", None) != errno.EBUSY:
+                raise
+            self.ipr.link("set", index=idx, state="down")
+            self.ipr.link("set", index=idx, address=mac)
+            if was_up:
+                self.ipr.link("set", index=idx, state="up")
+        return True
+
+    def no_autoconf(self, ifname: str) -> None:
+        """An AP is the router: it must not take SLAAC addresses from RAs (its own dnsmasq's)."""
+        import subprocess
+
+        leaves = ("accept_ra", "autoconf")
+        if self.netns:  # slash form: interface names may contain dots
+            keys = [f"net/ipv6/conf/{ifname}/{leaf}=0" for leaf in leaves]
+            subprocess.run(["ip", "netns", "exec", self.netns, "sysctl", "-qw", *keys], capture_output=True)
+            return
+        for leaf in leaves:
+            try:
+                with open(f"/proc/sys/net/ipv6/conf/{ifname}/{leaf}", "w") as fh:
+                    fh.write("0")
+            except OSError:
+                pass
+
+    def set_up(self, ifname: str, up: bool = True) -> None:
+        self.ipr.link("set", index=self.require(ifname), state="up" if up else "down")
+
+    def addresses(self, ifname: str) -> list[str]:
+        """Addresses on ``ifname`` as ``addr/prefix`` strings (link-local IPv6 left out)."""
+        idx = self.index(ifname)
+        if idx is None:
+            return []
+        out = []
+        for msg in self.ipr.get_addr(index=idx):
+            addr = msg.get_attr("IFA_ADDRESS")
+            if msg["family"] == 10 and str(addr).startswith("fe80:"):
+                continue
+            out.append(f"{addr}/{msg['prefixlen']}")
+        return out
+
+    def has_address(self, ifname: str, cidr: str) -> bool:
+        addr, plen, _fam = parse_cidr(cidr)
+        want = ipaddress.ip_address(addr)
+        for have in self.addresses(ifname):
+            a, p = have.rsplit("/", 1)
+            if ipaddress.ip_address(a) == want and int(p) == plen:
+                return True
+        return False
+
+    def ensure_address(self, ifname: str, cidr: str) -> bool:
+        """Add ``cidr`` to ``ifname`` unless present. Returns True if it was added."""
+        addr, plen, family = parse_cidr(cidr)
+        idx = self.require(ifname)
+        if self.has_address(ifname, cidr):
+            return False
+        kwargs: dict[str, Any] = {}
+        if family == 10:
+            kwargs["flags"] = 0x02  # IFA_F_NODAD: usable at once, no 1-2 s of tentative state
+        try:
+            self.ipr.addr("add", index=idx, address=addr, prefixlen=plen, family=family, **kwargs)
+        except Exception as err:
+            if getattr(err, "code", None) == errno.EEXIST:
+                return False
+            raise
+        return True
+
+    def remove_address(self, ifname: str, cidr: str) -> bool:
+        """Remove ``cidr`` from ``ifname`` if present. Returns True if it was removed."""
+        addr, plen, family = parse_cidr(cidr)
+        idx = self.index(ifname)
+        if idx is None or not self.has_address(ifname, cidr):
+            return False
+        try:
+            self.ipr.addr("del", index=idx, address=addr, prefixlen=plen, family=family)
+        except Exception as err:
+            if getattr(err, "code", None) in (errno.EADDRNOTAVAIL, errno.ENODEV):
+                return False
+            raise
+        return True

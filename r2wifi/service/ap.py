@@ -1,0 +1,515 @@
+"""Bring the access point (or station) up and down, idempotently; report its status.
+
+Theory of operation. ``up`` runs the steps below in order; each one first looks at what is already
+there, so re-running ``up`` changes nothing that is already right (one launcher, one hostapd of
+our own, every address once). What ``up`` did is recorded in ``<state_dir>/ap/up.json``; ``down``
+undoes exactly that record and nothing else (it never touches daemons, addresses or tables that
+r2wifi did not create), then removes the record, the generated files and the control sockets.
+
+    chip (chip.enabled only):  chip init -> chip launch --daemon -> wifi ap|sta
+    interface:                 wait for it (netlink events) -> stable MAC -> addresses -> link up
+    shaping (shaping.enabled): HTB root + parent + default leaf (see r2wifi.net.shaping)
+    nat / bridge:              nft table r2wifi_nat, or enslave the interface to nat.bridge
+    hostapd:                   start (r2wifi.hostap.daemon runner), wait STATUS state=ENABLED
+    dnsmasq (dhcp.enabled):    start on the interface
+    sta mode:                  wpa_supplicant instead of hostapd + dnsmasq
+
+The same steps are the supervisor's recovery rungs: :meth:`ApController.restart_hostapd`,
+:meth:`ApController.reset_wifi` (WiFi off, AP again, interface re-done and re-shaped, hostapd,
+dnsmasq) and :meth:`ApController.reset_chip`.
+
+Where things run: the simulator backend owns a network namespace (``backend.netns()``) in which
+its interfaces appear; every netlink step and daemon then runs inside it. The board uses the
+root namespace.
+
+hostapd driver rule: the simulator's AP interface is a veth (``r2wifi.sim.net``), on which
+hostapd cannot use nl80211, so with the simulator backend hostapd runs with ``driver=wired``
+(a backend may say otherwise with a ``wired_ap`` attribute); everywhere else ``ap.driver``
+from the configuration is used (the renderer then leaves out the radio lines: with
+``country_code`` the wired driver stops in COUNTRY_UPDATE -> DISABLED). Station mode likewise
+runs wpa_supplicant with ``-Dwired`` on the simulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from r2wifi.config import Config
+from r2wifi.errors import UserError
+from r2wifi.fsutil import atomic_write
+from r2wifi.paths import state_dir
+from r2wifi.service.chipops import ChipOps, CliChipOps
+from r2wifi.service.daemons import KINDS, Daemons
+from r2wifi.service.procs import Procs, wait_pid_exit
+
+if TYPE_CHECKING:
+    from r2wifi.hostap.daemon import Daemon
+
+INTERFACE_TIMEOUT = 60.0  # the driver may block ~4 s + 3 s netdev wait; allow much more
+HOSTAPD_TIMEOUT = 20.0
+
+
+def ap_dir() -> Path:
+    return state_dir() / "ap"
+
+
+def resolve_backend(cli_backend: str, cfg: Config) -> str:
+    """``--backend`` wins unless it is ``auto``; then ``chip.backend`` from the configuration."""
+    return cli_backend if cli_backend != "auto" else cfg.chip.backend
+
+
+def backend_facts(name: str) -> tuple[str | None, bool]:
+    """(network namespace, AP interface is wired) of the backend ``name``."""
+    from r2wifi.wmt.backend import get_backend
+
+    backend = get_backend(name)
+    wired = getattr(backend, "wired_ap", backend.name == "sim")
+    return backend.netns(), bool(wired)
+
+
+class ApLock:
+    """An exclusive flock on ``<ap dir>/lock``: one up/down/recovery at a time."""
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "lock"
+        self.fd = -1
+
+    def __enter__(self) -> ApLock:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+        self.fd = -1
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn pyroute2's NetlinkError (not an OSError) into a one-line UserError."""
+    try:
+        yield
+    except Exception as err:
+        if type(err).__name__ == "NetlinkError":
+            code = getattr(err, "code", None)
+            text = os.strerror(code) if isinstance(code, int) and code > 0 else str(err)
+            raise UserError(f"netlink: {text}") from None
+        raise
+
+
+def load(config: str | None) -> Config:
+    from r2wifi.config import load_config
+
+    return load_config(config)
+
+
+class ApController:
+    def __init__(self, cfg: Config, backend: str = "auto", *, chip: ChipOps | None = None,
+                 directory: Path | None = None) -> None:
+        self.cfg = cfg
+        self.backend = resolve_backend(backend, cfg)
+        self.dir = directory or ap_dir()
+        self.daemons = Daemons(cfg)
+        self.sup = Procs(self.dir)  # only the supervisor's own pid file
+        self.chip = chip or CliChipOps(self.backend, firmware_dir=cfg.chip.firmware_dir, names=cfg.chip.names)
+        self.record_path = self.dir / "up.json"
+        self.log: list[str] = []
+        self._netns: str | None = None
+        self._wired = False
+        self._facts_done = False
+
+    # -- record ----------------------------------------------------------------------------------
+    def read_record(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.record_path.read_text())
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def write_record(self, record: dict[str, Any]) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(self.record_path, json.dumps(record, indent=2, sort_keys=True) + "\n", mode=0o600)
+
+    def step(self, text: str) -> None:
+        now = time.time()
+        self.log.append(f"{time.strftime('%H:%M:%S', time.localtime(now))}.{int(now % 1 * 1000):03d} {text}")
+
+    # -- facts -----------------------------------------------------------------------------------
+    def facts(self) -> tuple[str | None, bool]:
+        if not self._facts_done:
+            if self.cfg.chip.enabled:
+                self._netns, self._wired = backend_facts(self.backend)
+            self._facts_done = True
+        return self._netns, self._wired
+
+    @property
+    def netns(self) -> str | None:
+        return self.facts()[0]
+
+    @property
+    def hostapd_driver(self) -> str:
+        return "wired" if self.facts()[1] else self.cfg.ap.driver
+
+    @property
+    def interface(self) -> str:
+        return self.cfg.sta.interface if self.mode == "sta" else self.cfg.ap.interface
+
+    mode = "ap"
+
+    @property
+    def daemon_name(self) -> str:
+        """The daemon that makes the mode work: hostapd (AP) or wpa_supplicant (station)."""
+        return "hostapd" if self.mode == "ap" else "wpa_supplicant"
+
+    def start_daemons(self, record: dict[str, Any]) -> None:
+        if self.mode == "ap":
+            self.start_hostapd(record)
+            self.start_dnsmasq(record)
+        else:
+            self.start_wpa_supplicant(record)
+
+    def ctrl_path(self) -> Path:
+        return self.daemons.ctrl_path(self.daemon_name)
+
+    # -- up --------------------------------------------------------------------------------------
+    def up(self, mode: str = "ap") -> dict[str, Any]:
+        self.mode = mode
+        old = self.read_record()
+        if old and old.get("mode") and old.get("mode") != mode:
+            raise UserError(f"r2wifi is up in {old['mode']} mode; run 'r2wifi down' first")
+        record: dict[str, Any] = dict(old)
+        record.update(mode=mode, interface=self.interface, backend=self.backend,
+                      chip=self.cfg.chip.enabled, config=self.cfg.source)
+        record.setdefault("started_at", time.time())
+        self.write_record(record)  # from here on, `down` knows what to undo
+        if self.cfg.chip.enabled:
+            self.chip_up(record)
+        record["netns"] = self.netns
+        self.write_record(record)
+        self.configure_interface(record)
+        self.write_record(record)
+        self.start_daemons(record)
+        record["up_at"] = time.time()
+        self.write_record(record)
+        return record
+
+    def chip_up(self, record: dict[str, Any]) -> None:
+        self.step("chip init")
+        self.chip.init()
+        self.step("chip launch")
+        if self.chip.launch():
+            record["launcher_started"] = True
+        self.write_record(record)
+        self.step(f"wifi {self.mode}")
+        self.chip.wifi(self.mode)
+        record["wifi"] = self.mode
+
+    def configure_interface(self, record: dict[str, Any]) -> None:
+        """Wait for the interface, then MAC, addresses, link up, shaping and NAT (all idempotent)."""
+        from r2wifi.net import nat, shaping
+        from r2wifi.net.link import Link
+
+        ifname = self.interface
+        with Link(self.netns) as link:
+            self.step(f"wait for {ifname}")
+            try:
+                idx = link.wait_interface(ifname, INTERFACE_TIMEOUT)
+            except TimeoutError as err:
+                raise UserError(str(err), hint="is ap.interface / chip.names right?") from None
+            if self.mode == "ap" and self.cfg.ap.mac:
+                link.set_mac(ifname, self.cfg.ap.mac)
+            added: list[str] = list(record.get("addresses", []))
+            if self.mode == "ap" and self.cfg.nat.bridge:
+                bridge = link.require(self.cfg.nat.bridge)
+                link.ipr.link("set", index=idx, master=bridge)
+                record["bridge"] = self.cfg.nat.bridge
+            elif self.mode == "ap":
+                link.no_autoconf(ifname)
+                for cidr in (self.cfg.ap.address4, self.cfg.ap.address6):
+                    if not cidr:
+                        continue
+                    # Only addresses we added are ours to remove on `down`.
+                    if link.ensure_address(ifname, cidr) and cidr not in added:
+                        added.append(cidr)
+            record["addresses"] = added
+            link.set_up(ifname)
+            if self.mode == "ap" and self.cfg.shaping.enabled:
+                plan = shaping.ShapingPlan("htb", self.cfg.shaping.rate_bps)
+                shaping.apply(link.ipr, idx, plan)
+                record["shaping"] = {"kind": plan.kind, "rate": self.cfg.shaping.rate}
+                self.step(f"shaping htb {self.cfg.shaping.rate}")
+        if self.mode == "ap" and self.cfg.nat.uplink and not self.cfg.nat.bridge:
+            subnet = str(self.cfg.ap.network4.network)
+            nat.enable(subnet, self.cfg.nat.uplink, self.netns)
+            record["nat"] = {"subnet": subnet, "uplink": self.cfg.nat.uplink}
+
+    def start_hostapd(self, record: dict[str, Any]) -> None:
+        from r2wifi.hostap.ctrl import wait_ready
+        from r2wifi.hostap.daemon import hostapd_daemon
+
+        ctrl = self.daemons.ctrl_path("hostapd")
+        d = self.daemons.handle("hostapd")
+        if not d.alive():
+            cfg = dataclasses.replace(self.cfg, ap=dataclasses.replace(self.cfg.ap, driver=self.hostapd_driver))
+            ctrl.unlink(missing_ok=True)  # a socket left by a hostapd of ours that was killed
+            d = hostapd_daemon(cfg, netns=self.netns, name=self.daemons.name("hostapd"))
+            self.step("start hostapd")
+            self._start("hostapd", d)
+            record["hostapd_driver"] = cfg.ap.driver
+        try:
+            client = wait_ready(ctrl, kind="hostapd", timeout=HOSTAPD_TIMEOUT, alive=d.alive)
+        except UserError as err:
+            d.stop(timeout=2.0)  # also waits for its log pump, so the log is complete
+            raise UserError(f"hostapd did not come up: {err.message}; {self._last_log_line('hostapd')}",
+                            hint=f"log: {self.daemons.logfile('hostapd')}") from None
+        client.close()
+        self.step("hostapd ENABLED")
+
+    def _last_log_line(self, kind: str) -> str:
+        try:
+            lines = [ln for ln in self.daemons.logfile(kind).read_text(errors="replace").splitlines()
+                     if ln.strip() and "r2wifi:" not in ln]
+        except OSError:
+            return "no log"
+        if not lines:
+            return "empty log"
+        telling = [ln for ln in lines if any(w in ln.lower() for w in ("fail", "could not", "error", "invalid"))]
+        last = (telling or lines)[-1].split(": ", 1)[-1]
+        return f"{'log says' if telling else 'last log line'}: {last[:200]}"
+
+    def _start(self, kind: str, d: Daemon) -> None:
+        try:
+            d.start()
+        except (OSError, UserError) as err:
+            d.stop(timeout=2.0)
+            text = err.message if isinstance(err, UserError) else str(err)
+            raise UserError(f"{kind} did not come up: {text}; {self._last_log_line(kind)}",
+                            hint=f"log: {d.log_file}") from None
+
+    def start_dnsmasq(self, record: dict[str, Any]) -> None:
+        from r2wifi.hostap.daemon import dnsmasq_daemon
+
+        if not self.cfg.dhcp.enabled or self.cfg.nat.bridge or self.daemons.alive("dnsmasq"):
+            return
+        self.step("start dnsmasq")
+        self._start("dnsmasq", dnsmasq_daemon(self.cfg, netns=self.netns, name=self.daemons.name("dnsmasq")))
+        record["dnsmasq"] = True
+
+    def start_wpa_supplicant(self, record: dict[str, Any]) -> None:
+        from r2wifi.hostap.ctrl import CtrlClient
+        from r2wifi.hostap.daemon import wpa_supplicant_daemon
+
+        d = self.daemons.handle("wpa_supplicant")
+        if not d.alive():
+            driver = "wired" if self.facts()[1] else self.cfg.sta.driver
+            cfg = dataclasses.replace(self.cfg, sta=dataclasses.replace(self.cfg.sta, driver=driver))
+            d = wpa_supplicant_daemon(cfg, netns=self.netns, name=self.daemons.name("wpa_supplicant"))
+            self.step("start wpa_supplicant")
+            self._start("wpa_supplicant", d)
+        # Station mode does not wait for a connection (the network may be out of range): only for
+        # wpa_supplicant's control socket to answer.
+        ctrl = self.daemons.ctrl_path("wpa_supplicant")
+        deadline = time.monotonic() + 10.0
+        while True:
+            if not d.alive():
+                raise UserError(f"wpa_supplicant exited at once; {self._last_log_line('wpa_supplicant')}",
+                                hint=f"log: {d.log_file}")
+            if ctrl.exists():
+                with CtrlClient(ctrl, timeout=1.0) as c:
+                    if c.ping():
+                        break
+            if time.monotonic() > deadline:
+                raise UserError("wpa_supplicant's control socket did not answer within 10 s")
+            pid = d.pid()
+            if pid:
+                wait_pid_exit(pid, 0.05)  # returns early if it dies
+        record["wpa_supplicant"] = True
+
+    # -- recovery rungs --------------------------------------------------------------------------
+    def restart_hostapd(self) -> None:
+        """Rung 0: restart hostapd (wpa_supplicant in station mode)."""
+        record = self.read_record()
+        self.daemons.stop(self.daemon_name)
+        self.start_daemons(record)
+        self.write_record(record)
+
+    def reset_wifi(self) -> None:
+        """WiFi off, AP mode again, interface re-done (addresses, re-shaped), hostapd, dnsmasq."""
+        record = self.read_record()
+        for kind in KINDS:
+            self.daemons.stop(kind)
+        if self.cfg.chip.enabled:
+            from r2wifi.net.link import Link
+
+            self.chip.wifi("off")
+            with Link(self.netns) as link:
+                link.wait_gone(self.interface, 10.0)
+            self.chip.wifi(self.mode)
+        self.configure_interface(record)
+        self.start_daemons(record)
+        self.write_record(record)
+
+    def reset_chip(self) -> None:
+        record = self.read_record()
+        for kind in KINDS:
+            self.daemons.stop(kind)
+        if self.cfg.chip.enabled:
+            self.chip.reset()
+            record["launcher_started"] = True
+            self.chip.wifi(self.mode)
+        self.configure_interface(record)
+        self.start_daemons(record)
+        self.write_record(record)
+
+    # -- the supervisor's pid file ------------------------------------------------------------------
+    def claim_supervisor(self) -> None:
+        """Record this process as the supervisor (``r2wifi run``); refuse a second one."""
+        from r2wifi.service.procs import proc_starttime
+
+        other = self.sup.pid("supervisor")
+        if other and other != os.getpid():
+            raise UserError(f"'r2wifi run' is already supervising (pid {other})")
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(self.sup.pidfile("supervisor"), f"{os.getpid()} {proc_starttime(os.getpid()) or ''}\n")
+
+    def release_supervisor(self) -> None:
+        if self.sup.pid("supervisor") == os.getpid():
+            self.sup.pidfile("supervisor").unlink(missing_ok=True)
+
+    def stop_supervisor(self) -> bool:
+        """SIGTERM a running ``r2wifi run`` (ours by pid file) so it does not undo a ``down``."""
+        pid = self.sup.pid("supervisor")
+        if not pid or pid == os.getpid():
+            return False
+        return self.sup.stop("supervisor", grace=15.0)
+
+    # -- down ------------------------------------------------------------------------------------
+    def down(self) -> list[str]:
+        """Undo what the record says we did. Returns the list of things removed."""
+        from r2wifi.net import nat, shaping
+        from r2wifi.net.link import Link
+
+        record = self.read_record()
+        done: list[str] = []
+        for kind in ("dnsmasq", "hostapd", "wpa_supplicant"):
+            if self.daemons.stop(kind):
+                done.append(f"stopped {kind}")
+            self.daemons.forget(kind)
+        netns = record.get("netns")
+        ifname = record.get("interface") or self.interface
+        if record.get("nat") and nat.disable(netns):
+            done.append("removed nft table")
+        ns_ok = netns is None or os.path.exists(f"/run/netns/{netns}")
+        if ns_ok:
+            with Link(netns) as link:
+                idx = link.index(ifname)
+                if idx is not None:
+                    if record.get("shaping") and shaping.remove(link.ipr, idx):
+                        done.append("removed shaping")
+                    for cidr in record.get("addresses", []):
+                        if link.remove_address(ifname, cidr):
+                            done.append(f"removed {cidr}")
+                    if record.get("bridge"):
+                        link.ipr.link("set", index=idx, master=0)
+        if record.get("chip") and record.get("wifi"):
+            try:
+                self.chip.wifi("off")
+                done.append("wifi off")
+            except UserError as err:
+                done.append(f"wifi off failed: {err}")
+        if record.get("launcher_started") and self.chip.stop_launcher():
+            done.append("stopped launcher")
+        self.record_path.unlink(missing_ok=True)
+        return done
+
+    # -- status ----------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        record = self.read_record()
+        out: dict[str, Any] = {"up": bool(record.get("up_at")), "mode": record.get("mode"),
+                               "interface": record.get("interface") or self.cfg.ap.interface,
+                               "netns": record.get("netns"), "backend": self.backend}
+        if self.cfg.chip.enabled:
+            try:
+                from r2wifi.wmt.state import read_state
+
+                st = read_state()
+                out["chip"] = {"launcher_alive": bool(st.get("alive")), "powered": bool(st.get("powered")),
+                               "launcher_pid": st.get("pid")}
+            except Exception as err:  # noqa: BLE001 - status must always answer
+                out["chip"] = {"error": str(err)}
+        else:
+            out["chip"] = {"enabled": False}
+        out["interface_state"] = self._iface_status(record, out["interface"])
+        out["daemons"] = {kind: {"pid": self.daemons.pid(kind), "log": str(self.daemons.logfile(kind))}
+                          for kind in KINDS
+                          if self.daemons.pid(kind) or self.daemons.logfile(kind).exists()}
+        sup = self.sup.pid("supervisor")
+        if sup:
+            out["daemons"]["supervisor"] = {"pid": sup, "log": str(self.dir / "supervisor.log")}
+        out["hostapd"], out["stations"] = self._hostapd_status(out["interface"])
+        out["wpa_supplicant"] = self._wpas_status(out["interface"])
+        return out
+
+    def _wpas_status(self, ifname: str) -> dict[str, str] | None:
+        from r2wifi.hostap.ctrl import CtrlClient, CtrlError
+
+        path = self.daemons.ctrl_path("wpa_supplicant")
+        if not self.daemons.alive("wpa_supplicant") or not path.exists():
+            return None
+        keep = ("wpa_state", "ssid", "bssid", "freq", "key_mgmt", "ip_address")
+        try:
+            with CtrlClient(path, timeout=2.0) as c:
+                st = c.status()
+        except CtrlError as err:
+            return {"error": str(err)}
+        return {k: v for k, v in st.items() if k in keep}
+
+    def _iface_status(self, record: dict[str, Any], ifname: str) -> dict[str, Any] | None:
+        from r2wifi.net import shaping
+        from r2wifi.net.link import Link
+
+        netns = record.get("netns")
+        if netns and not os.path.exists(f"/run/netns/{netns}"):
+            return None
+        try:
+            with Link(netns) as link:
+                info = link.info(ifname)
+                if info is None:
+                    return None
+                info["addresses"] = link.addresses(ifname)
+                info["shaping"] = shaping.counters(link.ipr, info["index"]).as_dict()
+                return info
+        except (UserError, OSError) as err:
+            return {"error": str(err)}
+
+    def _hostapd_status(self, ifname: str) -> tuple[dict[str, str] | None, list[dict[str, Any]]]:
+        from r2wifi.hostap.ctrl import CtrlClient, CtrlError
+
+        path = self.daemons.ctrl_path("hostapd")
+        if not self.daemons.alive("hostapd") or not path.exists():
+            return None, []
+        keep = ("state", "ssid[0]", "bssid[0]", "channel", "freq", "num_sta[0]")
+        try:
+            with CtrlClient(path, timeout=2.0) as c:
+                st = c.status()
+                stations = []
+                for mac, kv in c.all_sta().items():
+                    sta: dict[str, Any] = {"mac": mac}
+                    for key in ("signal", "rx_rate_info", "tx_rate_info", "connected_time", "inactive_msec",
+                                "rx_bytes", "tx_bytes", "flags", "dot1xAuthSessionUserName"):
+                        if key in kv:
+                            sta[key] = kv[key]
+                    stations.append(sta)
+        except CtrlError as err:
+            return {"error": str(err)}, []
+        return {k: v for k, v in st.items() if k in keep}, stations

@@ -1,0 +1,339 @@
+"""The supervisor's brain: failure detectors and the recovery ladder, as a sans-IO state machine.
+
+Theory of operation (h11 style). :class:`Ladder` never does I/O and never reads a clock: the
+supervisor feeds it *events* (hostapd exited, AP-ENABLED/AP-DISABLED, TX queue stopped/woken,
+station connected/disconnected, EAPOL timeout, launcher exited, clock ticks, the outcome of a
+recovery) each carrying the time ``t`` it happened, and executes the *actions* it returns
+(:class:`Recover`, :class:`GiveUp`, :class:`Note`). :meth:`Ladder.next_deadline` says when the
+next :class:`Tick` is needed, so the I/O loop can sleep in ``select`` instead of polling.
+
+States and transitions (the table :data:`TRANSITIONS`; anything not in it is ignored)::
+
+    WATCHING   --fault-->            RECOVERING   (action Recover(rung))          [no backoff due]
+    WATCHING   --fault-->            BACKOFF      (recovery scheduled at t+delay) [backoff due]
+    BACKOFF    --tick >= due-->      RECOVERING   (action Recover(rung))
+    RECOVERING --Done(ok)-->         WATCHING     (detectors reset)
+    RECOVERING --Done(failed)-->     BACKOFF      (next rung)
+    any        --limit reached-->    FAILED       (action GiveUp; the service manager restarts us)
+
+Detectors (run in WATCHING; each fault has a reason string and a lowest rung):
+* ``hostapd exited`` / ``AP disabled``                               -> rung 0
+* TX-queue stall: a queue stopped and not woken for ``stall_seconds`` -> rung 1 (a hostapd
+  restart does not drain the driver's queue; ``echo 0``/``echo A`` does, spec platform.md E.2)
+* association loop: one station connects ``loop_count`` times within ``loop_window`` -> rung 0
+* handshake-timeout storm: ``storm_count`` EAPOL timeouts within ``storm_window`` -> rung 0
+* launcher exited                                                      -> rung 2
+
+The ladder (:data:`RUNGS`): 0 restart hostapd; 1 WiFi off, AP again, re-shape, hostapd;
+2 chip reset (launcher again) then rung 1. A fault that comes back within ``escalate_window`` of
+the last recovery climbs one rung above the last one used. Recoveries are spaced by an
+exponential backoff (``backoff_base`` doubling up to ``backoff_max``) once more than one happens
+within ``escalate_window``; more than ``limit`` recoveries within ``limit_window`` -> give up.
+Every decision carries its reason, and the supervisor logs each one.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+RUNGS = ("restart-hostapd", "reset-wifi", "reset-chip")
+
+
+# -- events (inputs) ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Tick:
+    t: float
+
+
+@dataclass(frozen=True)
+class HostapdExited:
+    """The AP daemon (or, in station mode, wpa_supplicant) exited."""
+
+    t: float
+    code: int | None = None
+    daemon: str = "hostapd"
+
+
+@dataclass(frozen=True)
+class LauncherExited:
+    t: float
+
+
+@dataclass(frozen=True)
+class ApEnabled:
+    t: float
+
+
+@dataclass(frozen=True)
+class ApDisabled:
+    t: float
+
+
+@dataclass(frozen=True)
+class TxqStopped:
+    t: float
+    queue: str = ""
+
+
+@dataclass(frozen=True)
+class TxqWoken:
+    t: float
+    queue: str = ""
+
+
+@dataclass(frozen=True)
+class StaConnected:
+    t: float
+    station: str
+
+
+@dataclass(frozen=True)
+class StaDisconnected:
+    t: float
+    station: str
+
+
+@dataclass(frozen=True)
+class EapolTimeout:
+    t: float
+    station: str | None = None
+
+
+@dataclass(frozen=True)
+class Done:
+    """The outcome of the last :class:`Recover` action."""
+
+    t: float
+    ok: bool
+    detail: str = ""
+
+
+Event = (Tick | HostapdExited | LauncherExited | ApEnabled | ApDisabled | TxqStopped | TxqWoken
+         | StaConnected | StaDisconnected | EapolTimeout | Done)
+
+
+# -- actions (outputs) ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recover:
+    rung: int
+    reason: str
+
+    @property
+    def step(self) -> str:
+        return RUNGS[self.rung]
+
+
+@dataclass(frozen=True)
+class GiveUp:
+    reason: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something worth a log line that needs no action (a detector's observation)."""
+
+    message: str
+
+
+Action = Recover | GiveUp | Note
+
+
+class State(enum.Enum):
+    WATCHING = "watching"
+    BACKOFF = "backoff"
+    RECOVERING = "recovering"
+    FAILED = "failed"
+
+
+@dataclass
+class LadderConfig:
+    stall_seconds: float = 5.0
+    loop_count: int = 6
+    loop_window: float = 60.0
+    storm_count: int = 5
+    storm_window: float = 60.0
+    escalate_window: float = 120.0
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    limit: int = 10
+    limit_window: float = 600.0
+
+
+@dataclass
+class _Fault:
+    reason: str
+    rung: int
+
+
+@dataclass
+class Ladder:
+    config: LadderConfig = field(default_factory=LadderConfig)
+    state: State = State.WATCHING
+    rung: int = 0  # rung of the last recovery
+    last_recovery: float | None = None  # when the last recovery finished (ok or not)
+    recoveries: deque[float] = field(default_factory=deque)  # start times, for limit and backoff
+    due: float | None = None  # BACKOFF: when to start the pending recovery
+    pending: _Fault | None = None
+    txq_stopped: dict[str, float] = field(default_factory=dict)
+    sta_connects: dict[str, deque[float]] = field(default_factory=dict)
+    eapol_timeouts: deque[float] = field(default_factory=deque)
+
+    # -- public ---------------------------------------------------------------------------------
+    def handle(self, event: Event) -> list[Action]:
+        handler = TRANSITIONS.get((self.state, type(event)))
+        if handler is None:
+            return []
+        return handler(self, event)
+
+    def next_deadline(self) -> float | None:
+        """The time at which a :class:`Tick` may change something (None: only events matter)."""
+        if self.state is State.BACKOFF:
+            return self.due
+        if self.state is State.WATCHING and self.txq_stopped:
+            return min(self.txq_stopped.values()) + self.config.stall_seconds
+        return None
+
+    # -- detectors (WATCHING) -------------------------------------------------------------------
+    def _hostapd_exited(self, ev: Event) -> list[Action]:
+        assert isinstance(ev, HostapdExited)
+        code = "" if ev.code is None else f" (exit status {ev.code})"
+        return self._fault(ev.t, _Fault(f"{ev.daemon} exited{code}", 0))
+
+    def _launcher_exited(self, ev: Event) -> list[Action]:
+        return self._fault(ev.t, _Fault("the chip launcher exited", 2))
+
+    def _ap_disabled(self, ev: Event) -> list[Action]:
+        return self._fault(ev.t, _Fault("hostapd reported AP-DISABLED", 0))
+
+    def _txq_stopped(self, ev: Event) -> list[Action]:
+        assert isinstance(ev, TxqStopped)
+        self.txq_stopped.setdefault(ev.queue, ev.t)
+        return self._check_stall(ev.t)
+
+    def _txq_woken(self, ev: Event) -> list[Action]:
+        assert isinstance(ev, TxqWoken)
+        if ev.queue in self.txq_stopped:
+            self.txq_stopped.pop(ev.queue)
+        else:
+            # The driver names the netdev on stop but the bss number on wake (spec 7.5), so a
+            # wake that matches no stopped queue by name counts for all of them.
+            self.txq_stopped.clear()
+        return []
+
+    def _check_stall(self, t: float) -> list[Action]:
+        for queue, since in sorted(self.txq_stopped.items(), key=lambda kv: kv[1]):
+            if t - since >= self.config.stall_seconds:
+                name = f" {queue}" if queue else ""
+                return self._fault(t, _Fault(
+                    f"TX queue{name} stopped for {t - since:.1f} s without a wake (driver TX stall)", 1))
+        return []
+
+    def _tick_watching(self, ev: Event) -> list[Action]:
+        return self._check_stall(ev.t)
+
+    def _sta_connected(self, ev: Event) -> list[Action]:
+        assert isinstance(ev, StaConnected)
+        times = self.sta_connects.setdefault(ev.station, deque())
+        times.append(ev.t)
+        _trim(times, ev.t - self.config.loop_window)
+        if len(times) >= self.config.loop_count:
+            n = len(times)
+            times.clear()
+            return self._fault(ev.t, _Fault(
+                f"station {ev.station} connected {n} times within {self.config.loop_window:g} s "
+                "(association loop)", 0))
+        return []
+
+    def _sta_disconnected(self, ev: Event) -> list[Action]:
+        return []
+
+    def _eapol_timeout(self, ev: Event) -> list[Action]:
+        assert isinstance(ev, EapolTimeout)
+        self.eapol_timeouts.append(ev.t)
+        _trim(self.eapol_timeouts, ev.t - self.config.storm_window)
+        if len(self.eapol_timeouts) >= self.config.storm_count:
+            n = len(self.eapol_timeouts)
+            self.eapol_timeouts.clear()
+            return self._fault(ev.t, _Fault(
+                f"{n} EAPOL handshake timeouts within {self.config.storm_window:g} s", 0))
+        return []
+
+    # -- the ladder -----------------------------------------------------------------------------
+    def _fault(self, t: float, fault: _Fault) -> list[Action]:
+        cfg = self.config
+        _trim(self.recoveries, t - cfg.limit_window)
+        if len(self.recoveries) >= cfg.limit:
+            self.state = State.FAILED
+            return [GiveUp(f"{fault.reason}; {len(self.recoveries)} recoveries within "
+                           f"{cfg.limit_window:g} s already (limit {cfg.limit})")]
+        recent = self.last_recovery is not None and t - self.last_recovery < cfg.escalate_window
+        rung = max(fault.rung, min(self.rung + 1, len(RUNGS) - 1) if recent else 0)
+        fault = _Fault(fault.reason, rung)
+        in_window = sum(1 for r in self.recoveries if t - r < cfg.escalate_window)
+        delay = 0.0 if in_window == 0 else min(cfg.backoff_base * 2 ** (in_window - 1), cfg.backoff_max)
+        if delay <= 0:
+            return self._start(t, fault)
+        self.state = State.BACKOFF
+        self.due = t + delay
+        self.pending = fault
+        return [Note(f"{fault.reason}: {RUNGS[rung]} in {delay:g} s (backoff)")]
+
+    def _start(self, t: float, fault: _Fault) -> list[Action]:
+        self.state = State.RECOVERING
+        self.rung = fault.rung
+        self.recoveries.append(t)
+        self.due = None
+        self.pending = None
+        return [Recover(fault.rung, fault.reason)]
+
+    def _tick_backoff(self, ev: Event) -> list[Action]:
+        if self.due is not None and self.pending is not None and ev.t >= self.due:
+            return self._start(ev.t, self.pending)
+        return []
+
+    def _done(self, ev: Event) -> list[Action]:
+        assert isinstance(ev, Done)
+        self.last_recovery = ev.t
+        self._reset_detectors()
+        if ev.ok:
+            self.state = State.WATCHING
+            return [Note(f"{RUNGS[self.rung]} succeeded; watching again")]
+        self.state = State.WATCHING
+        why = f"{RUNGS[self.rung]} failed" + (f": {ev.detail}" if ev.detail else "")
+        return self._fault(ev.t, _Fault(why, min(self.rung + 1, len(RUNGS) - 1)))
+
+    def _reset_detectors(self) -> None:
+        self.txq_stopped.clear()
+        self.sta_connects.clear()
+        self.eapol_timeouts.clear()
+
+    def _ignore(self, ev: Event) -> list[Action]:
+        return []
+
+
+def _trim(times: deque[float], oldest: float) -> None:
+    while times and times[0] < oldest:
+        times.popleft()
+
+
+_Handler = Callable[[Ladder, Event], list[Action]]
+
+TRANSITIONS: dict[tuple[State, type], _Handler] = {
+    (State.WATCHING, HostapdExited): Ladder._hostapd_exited,
+    (State.WATCHING, LauncherExited): Ladder._launcher_exited,
+    (State.WATCHING, ApDisabled): Ladder._ap_disabled,
+    (State.WATCHING, TxqStopped): Ladder._txq_stopped,
+    (State.WATCHING, TxqWoken): Ladder._txq_woken,
+    (State.WATCHING, StaConnected): Ladder._sta_connected,
+    (State.WATCHING, StaDisconnected): Ladder._sta_disconnected,
+    (State.WATCHING, EapolTimeout): Ladder._eapol_timeout,
+    (State.WATCHING, Tick): Ladder._tick_watching,
+    (State.BACKOFF, Tick): Ladder._tick_backoff,
+    (State.RECOVERING, Done): Ladder._done,
+    # While a recovery runs, the faults it causes itself (hostapd exits, queue noise) are ignored.
+    (State.RECOVERING, HostapdExited): Ladder._ignore,
+    (State.RECOVERING, TxqStopped): Ladder._ignore,
+}

@@ -1,0 +1,102 @@
+"""Pid files of r2wifi's own long-lived processes (the supervisor, ``r2wifi run``).
+
+Rules:
+* r2wifi only ever signals a process recorded in ``<dir>/<name>.pid`` together with its start time,
+  and that start time must still match ``/proc/PID/stat`` (a recycled pid is not ours). Nothing is
+  found by name. (hostapd, dnsmasq and wpa_supplicant are run by :mod:`r2wifi.hostap.daemon`.)
+* :meth:`Procs.stop` sends SIGTERM, waits on a pidfd (no polling loop) and sends SIGKILL after
+  the grace period.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+from pathlib import Path
+
+
+def proc_starttime(pid: int) -> str | None:
+    """Field 22 of /proc/PID/stat (start time in clock ticks): tells a recycled pid from ours."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            data = fh.read().decode("ascii", "replace")
+    except OSError:
+        return None
+    return data.rsplit(")", 1)[-1].split()[19]
+
+
+def wait_pid_exit(pid: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` s for ``pid`` to exit (pidfd, no polling); True if it is gone."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        return bool(ready)
+    finally:
+        os.close(fd)
+
+
+class Procs:
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+
+    def pidfile(self, name: str) -> Path:
+        return self.dir / f"{name}.pid"
+
+    def logfile(self, name: str) -> Path:
+        return self.dir / f"{name}.log"
+
+    def pid(self, name: str) -> int | None:
+        """The pid of our live daemon ``name``, or None (stale pid files do not count)."""
+        try:
+            text = self.pidfile(name).read_text().split()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not text or not text[0].isdigit():
+            return None
+        pid = int(text[0])
+        start = text[1] if len(text) > 1 else ""
+        now = proc_starttime(pid)
+        if now is None or (start and now != start):
+            return None
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as fh:
+                if fh.read().rsplit(b")", 1)[-1].split()[0] == b"Z":
+                    return None
+        except OSError:
+            return None
+        return pid
+
+    def alive(self, name: str) -> bool:
+        return self.pid(name) is not None
+
+    def wait_exit(self, pid: int, timeout: float) -> bool:
+        return wait_pid_exit(pid, timeout)
+
+    def stop(self, name: str, grace: float = 5.0) -> bool:
+        """Stop our daemon ``name``. Returns True if one was running."""
+        pid = self.pid(name)
+        if pid is None:
+            self._forget(name)
+            return False
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        if not self.wait_exit(pid, grace):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.wait_exit(pid, 2.0)
+        self._forget(name)
+        return True
+
+    def _forget(self, name: str) -> None:
+        try:
+            self.pidfile(name).unlink()
+        except FileNotFoundError:
+            pass

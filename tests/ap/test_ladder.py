@@ -1,0 +1,208 @@
+"""The supervisor's detectors and recovery ladder, driven with a fake clock (no I/O, no sleeps)."""
+
+from __future__ import annotations
+
+from r2wifi.service.ladder import (
+    ApDisabled,
+    Done,
+    EapolTimeout,
+    GiveUp,
+    HostapdExited,
+    Ladder,
+    LadderConfig,
+    LauncherExited,
+    Note,
+    Recover,
+    StaConnected,
+    StaDisconnected,
+    State,
+    Tick,
+    TxqStopped,
+    TxqWoken,
+)
+
+
+def recovers(actions: list) -> list[Recover]:  # type: ignore[type-arg]
+    return [a for a in actions if isinstance(a, Recover)]
+
+
+def test_hostapd_exit_restarts_hostapd_first() -> None:
+    """hostapd dying is fixed by the lowest rung, with the reason carried along."""
+    lad = Ladder()
+    acts = lad.handle(HostapdExited(10.0, code=-9))
+    assert acts == [Recover(0, "hostapd exited (exit status -9)")]
+    assert acts[0].step == "restart-hostapd" and lad.state is State.RECOVERING
+    assert lad.handle(Done(10.5, ok=True))[0] == Note("restart-hostapd succeeded; watching again")
+    assert lad.state is State.WATCHING
+
+
+def test_exit_during_recovery_is_ignored() -> None:
+    """The hostapd exit our own restart causes does not start a second recovery."""
+    lad = Ladder()
+    lad.handle(ApDisabled(1.0))
+    assert lad.handle(HostapdExited(1.1)) == []
+    assert lad.handle(TxqStopped(1.2, "p2p0")) == []
+
+
+def test_txq_stall_needs_stall_seconds_without_wake() -> None:
+    """A stopped queue is a stall only after stall_seconds with no wake; a wake clears it."""
+    lad = Ladder(LadderConfig(stall_seconds=5))
+    assert lad.handle(TxqStopped(100.0, "p2p0")) == []
+    assert lad.next_deadline() == 105.0
+    assert lad.handle(Tick(104.9)) == []
+    assert lad.handle(TxqWoken(104.95, "bss: 0")) == []
+    assert lad.next_deadline() is None
+    assert lad.handle(Tick(200.0)) == []
+    lad.handle(TxqStopped(300.0, "p2p0"))
+    lad.handle(TxqStopped(301.0, "p2p0"))  # a repeated stop keeps the first time
+    (rec,) = recovers(lad.handle(Tick(305.0)))
+    assert rec.rung == 1 and rec.step == "reset-wifi"
+    assert "stopped for 5.0 s" in rec.reason
+
+
+def test_repeated_fault_climbs_the_ladder_with_backoff() -> None:
+    """A fault returning soon after a recovery escalates one rung, after a doubling backoff."""
+    lad = Ladder(LadderConfig(backoff_base=2, escalate_window=60))
+    assert recovers(lad.handle(HostapdExited(0.0)))[0].rung == 0
+    lad.handle(Done(1.0, ok=True))
+    acts = lad.handle(HostapdExited(5.0))
+    assert recovers(acts) == [] and lad.state is State.BACKOFF
+    assert lad.next_deadline() == 7.0
+    assert lad.handle(Tick(6.9)) == []
+    (rec,) = recovers(lad.handle(Tick(7.0)))
+    assert rec.rung == 1
+    lad.handle(Done(8.0, ok=True))
+    lad.handle(HostapdExited(9.0))
+    assert lad.next_deadline() == 13.0  # two recoveries in the window: 2 * 2
+    (rec,) = recovers(lad.handle(Tick(13.0)))
+    assert rec.step == "reset-chip"
+
+
+def test_fault_long_after_recovery_starts_at_the_bottom() -> None:
+    """Once escalate_window has passed, the next fault starts again at rung 0 with no delay."""
+    lad = Ladder(LadderConfig(escalate_window=60))
+    lad.handle(TxqStopped(0.0))
+    assert recovers(lad.handle(Tick(10.0)))[0].rung == 1
+    lad.handle(Done(12.0, ok=True))
+    assert recovers(lad.handle(HostapdExited(500.0))) == [Recover(0, "hostapd exited")]
+
+
+def test_failed_recovery_escalates() -> None:
+    """A recovery that fails is followed by the next rung up."""
+    lad = Ladder(LadderConfig(backoff_base=1))
+    lad.handle(HostapdExited(0.0))
+    acts = lad.handle(Done(1.0, ok=False, detail="hostapd did not reach ENABLED"))
+    assert lad.state is State.BACKOFF and "restart-hostapd failed" in acts[0].message  # type: ignore[union-attr]
+    (rec,) = recovers(lad.handle(Tick(lad.next_deadline() or 0)))
+    assert rec.rung == 1 and "did not reach ENABLED" in rec.reason
+
+
+def test_launcher_exit_goes_straight_to_chip_reset() -> None:
+    """Losing the launcher needs the chip rung at once."""
+    assert recovers(Ladder().handle(LauncherExited(3.0)))[0].step == "reset-chip"
+
+
+def test_association_loop_detected_per_station() -> None:
+    """One station connecting loop_count times in the window is a loop; spread-out reconnects are not."""
+    lad = Ladder(LadderConfig(loop_count=4, loop_window=30))
+    for i in range(3):
+        assert lad.handle(StaConnected(i * 20.0, "aa:bb:cc:00:00:01")) == []
+        lad.handle(StaDisconnected(i * 20.0 + 1, "aa:bb:cc:00:00:01"))
+    acts: list = []  # type: ignore[type-arg]
+    for i in range(4):
+        acts += lad.handle(StaConnected(100 + i * 2.0, "aa:bb:cc:00:00:02"))
+        acts += lad.handle(StaDisconnected(100 + i * 2.0 + 1, "aa:bb:cc:00:00:02"))
+    (rec,) = recovers(acts)
+    assert "aa:bb:cc:00:00:02 connected 4 times" in rec.reason
+
+
+def test_eapol_timeout_storm() -> None:
+    """storm_count handshake timeouts within storm_window trigger a recovery; fewer do not."""
+    lad = Ladder(LadderConfig(storm_count=3, storm_window=10))
+    assert lad.handle(EapolTimeout(0.0, "aa")) == []
+    assert lad.handle(EapolTimeout(20.0, "bb")) == []
+    assert lad.handle(EapolTimeout(25.0, "cc")) == []
+    (rec,) = recovers(lad.handle(EapolTimeout(27.0, "dd")))
+    assert "3 EAPOL handshake timeouts" in rec.reason
+
+
+def test_limit_gives_up() -> None:
+    """More than `limit` recoveries within limit_window ends in GiveUp and state FAILED."""
+    lad = Ladder(LadderConfig(limit=3, limit_window=1000, backoff_base=0, escalate_window=1))
+    t = 0.0
+    for _ in range(3):
+        assert recovers(lad.handle(HostapdExited(t)))
+        lad.handle(Done(t + 1, ok=True))
+        t += 10
+    acts = lad.handle(HostapdExited(t))
+    assert isinstance(acts[0], GiveUp) and "limit 3" in acts[0].reason
+    assert lad.state is State.FAILED
+    assert lad.handle(HostapdExited(t + 1)) == []
+
+
+def test_log_lines_become_ladder_events_through_the_shared_parser() -> None:
+    """Kernel TX-queue lines and hostapd EAPOL timeouts map to the ladder's events."""
+    from r2wifi.service.supervisor import events_from_log_line
+
+    stop = "6,12,34567,-;p2pHardStartXmit:(TX INFO)netif_stop_subqueue for p2p0, Queue len: 256"
+    wake = "6,13,34999,-;kalSendCompleteAndAwakeQueue:(TX INFO)netif_wake_subqueue for bss: 1. Queue len: 0"
+    eapol = "1795540750.003687: ap0: STA 02:00:00:00:00:01 WPA: EAPOL-Key timeout"
+    assert events_from_log_line(stop, file="kmsg", line=1, t=5.0) == [TxqStopped(5.0, "p2p0")]
+    assert events_from_log_line(wake, file="kmsg", line=2, t=6.0) == [TxqWoken(6.0, "")]
+    assert events_from_log_line(eapol, file="h", line=3, t=7.0) == [EapolTimeout(7.0, "02:00:00:00:00:01")]
+    assert events_from_log_line("ap0: AP-ENABLED", file="h", line=4, t=8.0) == []
+
+
+def test_control_events_map_to_ladder_events() -> None:
+    """hostapd control-socket events become AP and station events."""
+    from r2wifi.service.supervisor import event_from_ctrl
+
+    assert event_from_ctrl("AP-DISABLED", None, 1.0) == ApDisabled(1.0)
+    assert event_from_ctrl("AP-STA-CONNECTED", "aa:bb:cc:dd:ee:ff", 2.0) == StaConnected(2.0, "aa:bb:cc:dd:ee:ff")
+    assert event_from_ctrl("AP-STA-DISCONNECTED", "aa:bb:cc:dd:ee:ff", 3.0) == StaDisconnected(3.0, "aa:bb:cc:dd:ee:ff")
+    assert event_from_ctrl("CTRL-EVENT-EAP-STARTED", "aa:bb:cc:dd:ee:ff", 4.0) is None
+
+
+class FakeController:
+    """Just enough of ApController for Supervisor.perform: rungs that record calls or fail."""
+
+    def __init__(self, tmp, fail: set[str]) -> None:  # type: ignore[no-untyped-def]
+        from r2wifi.config import default_config
+
+        self.cfg = default_config()
+        self.dir = tmp
+        self.calls: list[str] = []
+        self.fail = fail
+
+    def _rung(self, name: str) -> None:
+        self.calls.append(name)
+        if name in self.fail:
+            raise RuntimeError(f"{name} broke")
+
+    def restart_hostapd(self) -> None:
+        self._rung("restart_hostapd")
+
+    def reset_wifi(self) -> None:
+        self._rung("reset_wifi")
+
+    def reset_chip(self) -> None:
+        self._rung("reset_chip")
+
+
+def test_supervisor_climbs_when_a_rung_fails(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A failing hostapd restart is followed (after its backoff tick) by reset-wifi; all of it logged."""
+    import io
+
+    from r2wifi.service.supervisor import Supervisor
+
+    ctl = FakeController(tmp_path, fail={"restart_hostapd"})
+    t = [100.0]
+    sup = Supervisor(ctl, out=io.StringIO(), clock=lambda: t[0])  # type: ignore[arg-type]
+    assert sup.perform(sup.ladder.handle(HostapdExited(100.0))) is None
+    assert ctl.calls == ["restart_hostapd"] and sup.ladder.state is State.BACKOFF
+    t[0] = sup.ladder.next_deadline() or 0.0
+    assert sup.perform(sup.ladder.handle(Tick(t[0]))) is None
+    assert ctl.calls == ["restart_hostapd", "reset_wifi"]
+    log = (tmp_path / "supervisor.log").read_text()
+    assert "restart-hostapd FAILED: restart_hostapd broke" in log
+    assert "recovery: reset-wifi (reason: restart-hostapd failed: restart_hostapd broke)" in log
