@@ -79,7 +79,7 @@ def test_systemd_unit_has_notify_watchdog_and_restart():
     text = render_service("systemd", "/usr/bin/r2wifi", "/etc/r2wifi/r2wifi.toml", watchdog=45)
     lines = text.splitlines()
     for want in ("Type=notify", "WatchdogSec=45", "Restart=on-failure",
-                 "ExecStart=/usr/bin/r2wifi run --config /etc/r2wifi/r2wifi.toml", "WantedBy=multi-user.target"):
+                 "ExecStart=/usr/bin/r2wifi run --down-on-exit --config /etc/r2wifi/r2wifi.toml", "WantedBy=multi-user.target"):
         assert want in lines, want
     assert "@" not in text.replace("r2wifi@", "")  # every placeholder replaced
 
