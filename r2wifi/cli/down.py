@@ -12,16 +12,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from r2wifi.config import default_config
-    from r2wifi.errors import UserError
-    from r2wifi.service.ap import ApController, ApLock, load, user_errors
+    from r2wifi.service.ap import ApController, ApLock, load_or_default, user_errors
 
-    try:
-        cfg = load(args.config)
-    except UserError:
-        if args.config:
-            raise
-        cfg = default_config()  # `down` must work even when the config file is gone
+    cfg = load_or_default(args.config)  # `down` must work even when the config file is gone
     ctl = ApController(cfg, args.backend)
     stopped = ctl.stop_supervisor()  # before the lock: a recovery in progress may hold it
     with user_errors(), ApLock(ctl.dir):

@@ -49,16 +49,9 @@ def _text(st: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from r2wifi.config import default_config
-    from r2wifi.errors import UserError
-    from r2wifi.service.ap import ApController, load, user_errors
+    from r2wifi.service.ap import ApController, load_or_default, user_errors
 
-    try:
-        cfg = load(args.config)
-    except UserError:
-        if args.config:
-            raise
-        cfg = default_config()
+    cfg = load_or_default(args.config)
     with user_errors():
         st = ApController(cfg, args.backend).status()
     sys.stdout.write(json.dumps(st, indent=2, sort_keys=True) + "\n" if args.json else _text(st))

@@ -113,6 +113,21 @@ def load(config: str | None) -> Config:
     return load_config(config)
 
 
+def load_or_default(config: str | None) -> Config:
+    """The configuration for commands that must work without one (`down`, `status`).
+
+    An explicit ``--config`` that is bad is still an error; a missing default file means defaults.
+    """
+    from r2wifi.config import default_config
+
+    try:
+        return load(config)
+    except UserError:
+        if config:
+            raise
+        return default_config()
+
+
 class ApController:
     def __init__(self, cfg: Config, backend: str = "auto", *, chip: ChipOps | None = None,
                  directory: Path | None = None) -> None:
