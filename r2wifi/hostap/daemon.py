@@ -36,10 +36,8 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import time
 import tty
 from pathlib import Path
 
@@ -47,18 +45,9 @@ from r2wifi.config import Config
 from r2wifi.errors import UserError
 from r2wifi.fsutil import atomic_write
 from r2wifi.paths import ensure_dir, state_dir
+from r2wifi.procutil import terminate
 
 PACKAGE_OF = {"hostapd": "hostapd", "wpa_supplicant": "wpasupplicant", "dnsmasq": "dnsmasq", "ip": "iproute2"}
-
-
-def _gone(pid: int) -> bool:
-    """True once ``pid`` has exited: no /proc entry, or a zombie / dead task (an exiting process
-    already shows an empty cmdline while it still runs its exit path, so cmdline is no test)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rpartition(")")[2].split()[:1] in (["Z"], ["X"], ["x"])
 
 
 def _read_cmdline(pid: int) -> list[str] | None:
@@ -204,16 +193,7 @@ class Daemon:
         pid = self.pid()
         was_running = pid is not None
         if pid is not None:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            if not self._wait_gone(pid, timeout):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                self._wait_gone(pid, 2.0)
+            terminate(pid, timeout)
         if self._proc is not None:
             try:
                 self._proc.wait(timeout=1.0)
@@ -227,22 +207,6 @@ class Daemon:
                 self._pump.wait()
         self.pid_file.unlink(missing_ok=True)
         return was_running
-
-    def _wait_gone(self, pid: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self._proc is not None and self._proc.pid == pid:
-                try:
-                    self._proc.wait(timeout=max(0.0, min(0.05, deadline - time.monotonic())))
-                    return True
-                except subprocess.TimeoutExpired:
-                    pass
-            elif _gone(pid):
-                return True
-            else:
-                time.sleep(0.02)
-            if time.monotonic() >= deadline:
-                return False
 
     def returncode(self) -> int | None:
         """Exit status when this process started the daemon and it has exited (else None)."""

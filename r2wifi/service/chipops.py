@@ -10,8 +10,6 @@ command's last error line. The launcher is only ever stopped by the pid from its
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from typing import Protocol
@@ -69,14 +67,9 @@ class CliChipOps:
         pid = self.launcher_pid()
         if pid is None:
             return False
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return False
-        from r2wifi.service.procs import wait_pid_exit
+        from r2wifi.procutil import terminate
 
-        if not wait_pid_exit(pid, 10.0):
-            os.kill(pid, signal.SIGKILL)
+        terminate(pid, grace=10.0)
         return True
 
     def reset(self) -> None:

@@ -10,10 +10,11 @@ Rules:
 
 from __future__ import annotations
 
-import os
-import select
-import signal
 from pathlib import Path
+
+from r2wifi.procutil import terminate, wait_pid_exit
+
+__all__ = ["Procs", "proc_starttime", "wait_pid_exit"]
 
 
 def proc_starttime(pid: int) -> str | None:
@@ -24,19 +25,6 @@ def proc_starttime(pid: int) -> str | None:
     except OSError:
         return None
     return data.rsplit(")", 1)[-1].split()[19]
-
-
-def wait_pid_exit(pid: int, timeout: float) -> bool:
-    """Wait up to ``timeout`` s for ``pid`` to exit (pidfd, no polling); True if it is gone."""
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return True
-    try:
-        ready, _, _ = select.select([fd], [], [], timeout)
-        return bool(ready)
-    finally:
-        os.close(fd)
 
 
 class Procs:
@@ -82,16 +70,7 @@ class Procs:
         if pid is None:
             self._forget(name)
             return False
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        if not self.wait_exit(pid, grace):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.wait_exit(pid, 2.0)
+        terminate(pid, grace)
         self._forget(name)
         return True
 
