@@ -78,7 +78,8 @@ class Aggregate:
         self.connect_ms: deque[float] = deque(maxlen=MAX_VALUES)
         self.session_s: deque[float] = deque(maxlen=MAX_VALUES)
         self.reasons: Counter[int] = Counter()
-        self.timelines: dict[str, deque[dict[str, object]]] = {}
+        # per station: (t, kind, text, file, line) of its last events; see timeline()
+        self.timelines: dict[str, deque[tuple[float | None, str, str, str, int]]] = {}
         self.clock_offset: float | None = None
         self.ifaces: dict[str, Counter[str]] = {}
         self.assoc_statuses: set[int] = set()
@@ -89,13 +90,18 @@ class Aggregate:
     # ---------------------------------------------------------------- helpers
     def note(self, key: str, ev: Event | None, station: str | None = None, ref: tuple[str, int] | None = None) -> None:
         self.keys[key] += 1
-        lst = self.evidence.setdefault(key, [])
-        r = ref or ((ev.file, ev.line) if ev is not None else None)
-        if r is not None and len(lst) < MAX_EVIDENCE and r not in lst:
-            lst.append(r)
+        lst = self.evidence.get(key)
+        if lst is None:
+            lst = self.evidence[key] = []
+        if len(lst) < MAX_EVIDENCE:
+            r = ref or ((ev.file, ev.line) if ev is not None else None)
+            if r is not None and r not in lst:
+                lst.append(r)
         sta = station if station is not None else (ev.station if ev is not None else None)
         if sta:
-            ss = self.key_stations.setdefault(key, set())
+            ss = self.key_stations.get(key)
+            if ss is None:
+                ss = self.key_stations[key] = set()
             if len(ss) < MAX_KEY_STATIONS:
                 ss.add(sta)
 
@@ -110,6 +116,15 @@ class Aggregate:
         if len(lst) < MAX_EVIDENCE and (file, line) not in lst:
             lst.append((file, line))
 
+    def add_benign_counts(self, counts: Counter[str]) -> None:
+        """Fold in benign lines counted elsewhere (names already seen, evidence already full)."""
+        n = sum(counts.values())
+        if not n:
+            return
+        self.counts[K.BENIGN] += n
+        self.keys["benign_noise"] += n
+        self.benign.update(counts)
+
     def _timeline(self, ev: Event) -> None:
         if ev.station is None:
             return
@@ -118,7 +133,12 @@ class Aggregate:
             if len(self.timelines) >= 500:
                 return
             tl = self.timelines[ev.station] = deque(maxlen=MAX_TIMELINE)
-        tl.append({"t": ev.ts, "kind": ev.kind, "text": ev.text[:240], "file": ev.file, "line": ev.line})
+        tl.append((ev.ts, ev.kind, ev.text, ev.file, ev.line))
+
+    def timeline(self, mac: str) -> list[dict[str, object]]:
+        """A station's bounded timeline as JSON-ready entries (text cut to 240 characters)."""
+        return [{"t": t, "kind": kind, "text": text[:240], "file": file, "line": line}
+                for t, kind, text, file, line in self.timelines.get(mac, ())]
 
     # ---------------------------------------------------------------- runs
     def _close_run(self) -> None:
@@ -146,23 +166,32 @@ class Aggregate:
 
     # ---------------------------------------------------------------- main entry
     def add(self, ev: Event) -> None:
-        if ev.ts is None and ev.uptime is not None and self.clock_offset is not None:
-            ev.ts = ev.uptime + self.clock_offset
-        elif ev.ts is not None and ev.uptime is not None:
-            self.clock_offset = ev.ts - ev.uptime
-        if ev.ts is not None:
-            self.last_t = ev.ts
+        ts = ev.ts
+        up = ev.uptime
+        if up is not None:
+            if ts is None:
+                if self.clock_offset is not None:
+                    ev.ts = ts = up + self.clock_offset
+            else:
+                self.clock_offset = ts - up
+        if ts is not None:
+            self.last_t = ts
         k = ev.kind
         self.counts[k] += 1
         if ev.iface and ev.source == "hostapd":
-            self.ifaces.setdefault(ev.iface, Counter())[k] += 1
+            c = self.ifaces.get(ev.iface)
+            if c is None:
+                c = self.ifaces[ev.iface] = Counter()
+            c[k] += 1
         handler = _HANDLERS.get(k)
         if handler is not None:
             handler(self, ev)
         st = self.tracker.feed(ev) if ev.station is not None else None
         if st is not None:
             self._timeline(ev)
-        if k == K.EAPOL_TIMEOUT:
+        if k not in _POST_KINDS:
+            pass
+        elif k == K.EAPOL_TIMEOUT:
             group = st.last_tx_group if st is not None else False
             self.note("group_key_handshake_timeout" if group else "handshake_timeout", ev)
             self._hs_timeout(ev, group)
@@ -178,7 +207,7 @@ class Aggregate:
             if ev.station is not None:  # the retry limit is final: this attempt did not recover
                 if self.hs_open.pop((ev.station, group), None) is not None:
                     self.hs_unrecovered[group] += 1
-        if st is not None:
+        if st is not None and self.tracker.ended:
             self._drain()
 
     def _hs_timeout(self, ev: Event, group: bool) -> None:
@@ -450,6 +479,10 @@ def _disconnect_reason(a: Aggregate, ev: Event, after_cleanup: bool = False) -> 
     if ev.params.get("by") == "sta":
         a.note("station_initiated_disconnect", ev)
 
+
+# kinds with bookkeeping after the station machine ran (see the tail of Aggregate.add)
+_POST_KINDS = frozenset({K.EAPOL_TIMEOUT, K.HANDSHAKE_COMPLETED, K.DEAUTH, K.DISASSOC, K.CLIENT_DISCONNECTED,
+                         K.RETRY_LIMIT})
 
 _HANDLERS: dict[str, Handler] = {
     K.AP_CONFIG_FILE: _config,

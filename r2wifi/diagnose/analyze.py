@@ -5,9 +5,12 @@ Theory of operation (one pass, bounded memory):
 1. :func:`r2wifi.logs.readers.expand` turns paths into sources (dirs recursive, .gz/.xz, ``-``).
 2. For each source a short *sample* (first :data:`SAMPLE_LINES` lines) detects the wrappers and
    whether the paste is newest-first (a GUI log view); newest-first sources are reversed.
-3. The fast path runs one compiled alternation of every event keyword over big byte chunks
-   (:func:`r2wifi.logs.readers.iter_hits`); only matching lines are unwrapped and classified.
-   With ``learn`` (redaction), every line is read in Python because the redactor must see it.
+3. The fast path (:func:`_scan`) gets only the lines holding an event keyword
+   (:class:`r2wifi.logs.readers.Scan`: external grep, or an anchored ``re`` over big byte
+   chunks), in batches of raw bytes. A line without a wrapper timestamp is unwrapped and
+   classified once and then looked up by its bytes (bounded cache); station-less benign noise
+   is counted without building events. With ``learn`` (redaction), every line is read in
+   Python because the redactor must see it.
 4. Events go to :class:`~r2wifi.diagnose.aggregate.Aggregate` (sessions, counters, evidence);
    :func:`r2wifi.diagnose.rules.evaluate` turns it into findings.
 
@@ -24,18 +27,18 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
-from r2wifi.diagnose.aggregate import Aggregate
+from r2wifi.diagnose.aggregate import MAX_EVIDENCE, Aggregate
 from r2wifi.diagnose.rules import evaluate
 from r2wifi.diagnose.sessions import reason_text
 from r2wifi.logs import events as ev_mod
 from r2wifi.logs import readers, wrappers
 from r2wifi.logs.events import events_from
-from r2wifi.logs.model import K
+from r2wifi.logs.model import Event, K
 
 SAMPLE_LINES = 400
 MAX_REVERSE_LINES = 2_000_000
 MAX_SESSIONS_OUT = 50
-PREFILTER = readers.prefilter_regex(ev_mod.KEYWORDS)
+PREFILTER = readers.anchored_regex(ev_mod.KEYWORDS)
 PREFILTER_STR = __import__("re").compile("|".join(__import__("re").escape(k) for k in
                                                   sorted(set(ev_mod.KEYWORDS), key=len, reverse=True)))
 
@@ -99,15 +102,6 @@ def _process(agg: Aggregate, fs: _FileState, lineno: int, text: str, nxt: str | 
     return consumed
 
 
-def _compressed(path: str) -> bool:
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(6)
-    except OSError:
-        return False
-    return magic[:2] == b"\x1f\x8b" or magic == b"\xfd7zXZ\x00"
-
-
 def _sample(src: readers.Source, fs: _FileState) -> tuple[list[str], bool]:
     """First lines of a file: wrapper detection and newest-first order detection."""
     lines: list[str] = []
@@ -160,19 +154,111 @@ def _read_source(agg: Aggregate, src: readers.Source, fs: _FileState, learn: Cal
     if learn is not None or is_stdin:
         _slow(agg, src, fs, learn)
         return
-    counter: list[int] = []
-    grep = readers.grep_binary()
-    plain = src.path is not None and not src.path.endswith((".gz", ".xz")) and not _compressed(src.path)
-    hits = (readers.iter_hits_grep(src, ev_mod.KEYWORDS, grep, counter) if grep and plain
-            else readers.iter_hits(src, PREFILTER, counter))
+    _scan(agg, src, fs)
+
+
+# Plan of a raw line whose unwrap result does not depend on where it is (no wrapper timestamp):
+# (cleaned, damaged, unwrapped, classified parts, may be followed by a hard-wrapped tail,
+#  the benign "what" when the line is station-less benign noise that skips event building).
+_Plan = tuple[str, bool, wrappers.Unwrapped, list[ev_mod.Classified], bool, "str | None"]
+_RAW_CACHE: dict[bytes, _Plan] = {}
+_RAW_CACHE_MAX = 65536
+
+
+def _tail(scan: readers.Scan, cleaned: str, after: int) -> str | None:
+    """The hard-wrapped tail of ``cleaned`` (the line starting at byte ``after``), or None."""
+    nb = scan.line_at(after)
+    if nb is None:
+        return None
+    head = nb[:40]
+    if (b": " in head or b"=" in head) and not nb[:1].isspace():
+        return None  # byte index >= char index: the text check below would refuse it too
+    nxt = readers.decode(nb.rstrip(b"\r")).strip()
+    return nxt if wrappers.is_continuation(cleaned, nxt) else None
+
+
+def _plan(raw: bytes, year: int) -> _Plan | None:
+    """Clean, unwrap and classify one raw line (None: nothing left after cleaning)."""
+    cleaned, damaged = wrappers.clean(readers.decode(raw.rstrip(b"\r")))
+    if not cleaned:
+        return None
+    u = wrappers.unwrap(cleaned, year=year)
+    parts = ev_mod.classified(u)
+    return cleaned, damaged, u, parts, wrappers.may_wrap(cleaned), _benign_what(u, parts)
+
+
+def _benign_what(u: wrappers.Unwrapped, parts: list[ev_mod.Classified]) -> str | None:
+    """The name of station-less benign noise, which bypasses event building; else None."""
+    if len(parts) == 1:
+        p0 = parts[0]
+        if p0[0] == K.BENIGN and p0[2] is None and (u.ts is None or u.uptime is None):
+            return str(p0[4].get("what"))
+    return None
+
+
+def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
+    """The fast path: only lines matching a keyword reach Python; repeated lines cost a dict lookup.
+
+    Station-less benign noise (the bulk of a debug log's hits) is counted locally once its
+    evidence list is full and its name already known, and folded into ``agg`` at the end.
+    """
+    scan = readers.Scan(src, ev_mod.KEYWORDS, grep=readers.grep_binary(), rx=PREFILTER)
+    cache = _RAW_CACHE
+    formats: Counter[str] = Counter()
+    bulk: Counter[str] = Counter()
+    add_benign = agg.add_benign
+    add = agg.add
+    seen_benign = agg.benign
+    evidence = agg.evidence
+    name = fs.name
+    year = fs.year
     skip = -1
-    for hit in hits:
-        if hit.line == skip:
-            continue
-        if _process(agg, fs, hit.line, hit.text, hit.next_text):
-            skip = hit.line + 1
-    if counter:
-        fs.lines, fs.bytes = counter[0], counter[1]
+    damaged_n = 0
+    for batch in scan.batches():
+        for lineno, raw, after in batch:
+            if lineno == skip:
+                continue
+            plan = cache.get(raw)
+            if plan is None:
+                plan = _plan(raw, year)
+                if plan is None:
+                    continue
+                if plan[2].fmt == "plain":
+                    if len(cache) >= _RAW_CACHE_MAX:
+                        cache.clear()
+                    cache[raw] = plan
+            cleaned, damaged, u, parts, wrap, what = plan
+            if wrap:
+                tail = _tail(scan, cleaned, after)
+                if tail is not None:
+                    skip = lineno + 1
+                    cleaned = cleaned + " " + tail
+                    damaged = True
+                    u = wrappers.unwrap(cleaned, year=year)
+                    parts = ev_mod.classified(u)
+                    what = _benign_what(u, parts)
+            if damaged:
+                damaged_n += 1
+            formats[u.fmt] += 1
+            if what is not None:
+                if (u.ts is None and what != "poll_ok" and what in seen_benign
+                        and len(evidence.get("benign_noise", ())) >= MAX_EVIDENCE):
+                    bulk[what] += 1
+                else:
+                    add_benign(what, name, lineno, u.ts)
+                continue
+            if not parts:
+                continue
+            ts = u.ts
+            for kind, source, station, iface, params, is_kernel, up in parts:
+                uptime = u.uptime
+                if is_kernel and up is not None:
+                    uptime = up
+                add(Event(kind, source, name, lineno, cleaned, ts, uptime, station, iface, params))
+    agg.add_benign_counts(bulk)
+    fs.damaged += damaged_n
+    fs.formats.update(formats)
+    fs.lines, fs.bytes = scan.lines, scan.nbytes
 
 
 def _slow(agg: Aggregate, src: readers.Source, fs: _FileState, learn: Callable[[str], None] | None) -> None:
@@ -274,7 +360,7 @@ def _stations(agg: Aggregate) -> list[dict[str, object]]:
                 "disconnect_reasons": {str(k): v for k, v in sorted(st.reasons.items())},
             },
             "disconnect_reasons_text": {str(k): reason_text(k) for k in sorted(st.reasons)},
-            "timeline": list(agg.timelines.get(st.mac, [])),
+            "timeline": agg.timeline(st.mac),
         })
     out.sort(key=lambda s: str(s["mac"]))
     return out

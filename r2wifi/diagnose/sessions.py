@@ -178,26 +178,27 @@ CONNECT = "connect"
 PROGRESS = "progress"
 
 
+_GROUPS: dict[str, str] = {
+    K.AUTH: "auth", K.ASSOC: "assoc", K.REASSOC: "assoc", K.HANDSHAKE_COMPLETED: CONNECT,
+    K.STA_CONNECTED: CONNECT, K.CLIENT_CONNECTED: CONNECT,
+    K.DISASSOC: DISCONNECT, K.DEAUTH: DISCONNECT, K.STA_DISCONNECTED: DISCONNECT, K.CLIENT_DISCONNECTED: DISCONNECT,
+    K.INACTIVITY: "inactivity",
+    K.EAPOL_TX: PROGRESS, K.EAPOL_RX: PROGRESS, K.EAPOL_TIMEOUT: PROGRESS, K.INVALID_MIC: PROGRESS,
+    K.PSK_MISMATCH: PROGRESS, K.REPLAY_MISMATCH: PROGRESS, K.RETRY_LIMIT: PROGRESS,
+    K.DHCP_DISCOVER: "dhcp", K.DHCP_ACK: "dhcp",
+}
+
+
 def _group(ev: Event) -> str | None:
-    k = ev.kind
-    if k in (K.AUTH,):
-        return None if ev.params.get("noack") else "auth"
-    if k in (K.ASSOC, K.REASSOC):
-        return "assoc"
-    if k == K.HANDSHAKE_COMPLETED:
-        return None if ev.params.get("group") else CONNECT
-    if k in (K.STA_CONNECTED, K.CLIENT_CONNECTED):
-        return CONNECT
-    if k in (K.DISASSOC, K.DEAUTH, K.STA_DISCONNECTED, K.CLIENT_DISCONNECTED):
-        return DISCONNECT
-    if k == K.INACTIVITY:
-        return "inactivity"
-    if k in (K.EAPOL_TX, K.EAPOL_RX, K.EAPOL_TIMEOUT, K.INVALID_MIC, K.PSK_MISMATCH, K.REPLAY_MISMATCH,
-             K.RETRY_LIMIT):
-        return PROGRESS
-    if k in (K.DHCP_DISCOVER, K.DHCP_ACK):
-        return "dhcp"
-    return None
+    """The table row an event kind feeds (None: not a station-machine event)."""
+    g = _GROUPS.get(ev.kind)
+    if g is None:
+        return None
+    if g == "auth":
+        return None if ev.params.get("noack") else g
+    if ev.kind == K.HANDSHAKE_COMPLETED and ev.params.get("group"):
+        return None
+    return g
 
 
 class Tracker:

@@ -249,7 +249,7 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("does not exist", R(r"[Ii]nterface \S+ does not exist"), _startup("iface_missing")),
     ("Operation not permitted", R(r"Operation not permitted"), _startup("permission")),
     ("Permission denied", R(r"Permission denied"), _startup("permission")),
-    ("entropy", R(r"Not enough entropy"), _startup("entropy")),
+    ("Not enough entropy", R(r"Not enough entropy"), _startup("entropy")),
     ("strong random data", R(r"Only \d+/\d+ bytes of strong random data"), _startup("entropy")),
     ("not supported by", R(r"(?:[Cc]onfigur|[Ff]eature|ieee80211w|[Mm]anagement frame).*not supported by (?:the )?driver"),
      _startup("config_unsupported")),
@@ -267,8 +267,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("not allowed to authenticate", R(r"Station (" + MAC + r") not allowed to authenticate"), _k("acl_reject")),
     ("did not acknowledge", R(r"did not acknowledge (authentication|association) response"),
      lambda m, c: (K.AUTH, {"noack": True, "frame": m.group(1)})),
-    ("inactivity", R(r"deauthenticated due to inactivity"), _k(K.INACTIVITY, cleanup=True)),
-    ("inactivity", R(r"disassociated due to inactivity"), _k(K.INACTIVITY, cleanup=False)),
+    ("due to inactivity", R(r"deauthenticated due to inactivity"), _k(K.INACTIVITY, cleanup=True)),
+    ("due to inactivity", R(r"disassociated due to inactivity"), _k(K.INACTIVITY, cleanup=False)),
     ("deauthenticated due to local deauth", R(r"deauthenticated due to local deauth request"),
      _k(K.DEAUTH, by="ap")),
     ("11: authenticated", R(r"IEEE ?802\.11: authenticated"), _k(K.AUTH)),
@@ -293,7 +293,7 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("msg of 4-Way Handshake", R(r"sending (\d)/(4) msg of 4-Way Handshake"), _eapol(K.EAPOL_TX)),
     ("msg of Group Key Handshake", R(r"sending (\d)/(2) msg of Group Key Handshake"), _eapol(K.EAPOL_TX)),
     ("received EAPOL-Key frame", R(r"received EAPOL-Key frame \((\d)/(\d) (?:Pairwise|Group)\)"), _eapol(K.EAPOL_RX)),
-    ("EAPOL-Key timeout", R(r"WPA: EAPOL-Key timeout"), _k(K.EAPOL_TIMEOUT)),
+    ("WPA: EAPOL-Key timeout", R(r"WPA: EAPOL-Key timeout"), _k(K.EAPOL_TIMEOUT)),
     ("Retry limit", R(r"(\w+): Retry limit (\d+) reached"), lambda m, c: (K.RETRY_LIMIT, {"state": m.group(1)})),
     ("pairwise key handshake completed", R(r"pairwise key handshake completed"), _k(K.HANDSHAKE_COMPLETED, group=False)),
     ("EAPOL-4WAY-HS-COMPLETED", R(r"EAPOL-4WAY-HS-COMPLETED"), _k(K.HANDSHAKE_COMPLETED, group=False, event=True)),
@@ -339,7 +339,11 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     # --- MediaTek WMT / STP / wlan_gen2 (before generic driver rules)
     ("netif_stop_subqueue", R(r"netif_stop_subqueue for (\S+?),? Queue len: ?(\d+)?"), _txq_stop),
     ("netif_wake_subqueue", R(r"netif_wake_subqueue"), _k(K.TXQ_WAKE)),
-    ("][", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
+    ("][E]", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
+    ("][W]", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
+    ("][I]", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
+    ("][D]", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
+    ("][L]", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
     ("MTK-BTIF[", R(r"()()(MTK-BTIF)\[[EWIDL]\]"), _wmt),
     ("-MOD-INIT]", R(r"()()\[([A-Z]+-MOD-INIT)\]"), _wmt),
     ("[MTK-WIFI]", R(r"()()\[(MTK-WIFI)\]"), _wmt),
@@ -414,7 +418,7 @@ _GENERIC_DRIVER = R(
 
 KEYWORDS: tuple[str, ...] = tuple(dict.fromkeys(
     [needle for needle, _rx, _b in RULES]
-    + ["brcmf", "ath10k", "ath11k", "rt2x00", "mwlwifi", "iwlwifi", "rtw", "rtl", "mt76", "phy"]
+    + ["brcmf", "ath10k", "ath11k", "rt2x00", "mwlwifi", "iwlwifi", "rtw", "rtl", "mt76", "ieee80211 phy"]
 ))
 
 

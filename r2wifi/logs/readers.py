@@ -3,12 +3,20 @@
 Theory of operation: :func:`expand` turns the user's paths into :class:`Source` objects (a
 directory becomes its files, sorted, recursively). Every source is read as bytes in large chunks
 (never a whole file at once) and split into lines; lines are decoded as UTF-8 with replacement
-only when needed. Two ways to consume a source:
+only when needed. Ways to consume a source:
 
 * :func:`iter_lines` yields every ``(line_number, text)``: simple, for small inputs and stdin.
-* :func:`iter_hits` runs one compiled ``bytes`` regex over each chunk (C speed) and yields only
-  the lines containing a match, with the following line (to rejoin e-mail hard wraps). This is
-  what makes a 1 GB ``hostapd -dd`` log fast: most lines are never looked at from Python.
+* :class:`Scan` (what ``diagnose`` uses on big files) yields *batches* of the lines containing a
+  keyword, as raw bytes with their line number, so most lines are never looked at from Python
+  and hits cost one tuple each. On plain files an external ``grep -E`` (one alternation of the
+  keywords, GNU grep's DFA) does the scan in a child process on the other core while Python
+  classifies; the pipe is widened so grep runs ahead. Elsewhere (compressed, stdin,
+  ``R2WIFI_NO_GREP=1``, no grep) :func:`anchored_regex` scans each chunk in ``re``. The line
+  after a hit (hard-wrap rejoining) is fetched only on demand (:meth:`Scan.line_at`) from the
+  chunk or a small read-ahead window.
+* :func:`iter_hits` is the older one-``Hit``-per-line form of the pure-Python scan.
+
+Memory is bounded: one chunk (4 MiB, plus one line), one 1 MiB pipe read and one 64 KiB window.
 
 Rules: a missing or unreadable input raises :class:`~r2wifi.errors.UserError` naming it; a
 corrupt compressed stream too. Line numbers are 1-based and count every line of the source.
@@ -26,11 +34,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, BinaryIO, TextIO
+from typing import BinaryIO, TextIO
 
 from r2wifi.errors import UserError
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Linux
+    fcntl = None  # type: ignore[assignment]
+
 CHUNK = 4 << 20
+WINDOW = 64 << 10  # read-ahead for the line after a hit (Scan.line_at)
+MAX_GREP_LINE = 16 << 20  # a longer matching line is skipped on the grep path (no log has one)
 SKIP_NAMES = frozenset({"case.toml", "labels.toml"})
 
 
@@ -220,78 +235,20 @@ def _probe_grep() -> str | None:
     return grep if p.returncode in (0, 1) else None
 
 
-def _split_lines(fh: IO[bytes]) -> Iterator[bytes]:
-    """Lines of a pipe without the newline, read in big chunks."""
-    rest = b""
-    while True:
-        data = fh.read(1 << 20)
-        if not data:
-            break
-        parts = (rest + data).split(b"\n")
-        rest = parts.pop()
-        yield from parts
-    if rest:
-        yield rest
+def count_lines(src: Source, known: tuple[int, int] = (0, 0)) -> tuple[int, int]:
+    """(lines, bytes) of a plain file, counted in big chunks.
 
-
-_GREP_LINE = re.compile(rb"(\d+):(\d+):")
-
-
-def iter_hits_grep(src: Source, keywords: list[str] | tuple[str, ...], grep: str,
-                   counter: list[int] | None = None) -> Iterator[Hit]:
-    """Like :func:`iter_hits`, with an external ``grep -F`` doing the scan (much faster than ``re``).
-
-    Only for plain regular files. grep prints ``N:OFFSET:text`` for each matching line; the line
-    after a hit is read back with ``pread`` only when the hit could have been hard-wrapped (see
-    :func:`r2wifi.logs.wrappers.is_continuation`). Raises UserError if grep fails.
+    ``known`` = (lines, offset): the first ``offset`` bytes are known to hold ``lines`` complete
+    lines (e.g. up to grep's last hit), so counting starts there.
     """
     assert src.path is not None
-    args = [grep, "-n", "-b", "-a", "-F"]
-    for k in sorted(set(keywords)):
-        args += ["-e", k]
-    args += ["--", src.path]
-    env = dict(os.environ, LC_ALL="C")
-    try:
-        fd = os.open(src.path, os.O_RDONLY)
-    except OSError as oserr:
-        raise UserError(f"{src.name}: cannot read ({oserr.strerror})") from None
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # noqa: S603
-    assert proc.stdout is not None
-    try:
-        rx = _GREP_LINE
-        for raw in _split_lines(proc.stdout):
-            m = rx.match(raw)
-            if m is None:
-                continue
-            body = raw[m.end():]
-            text = body.rstrip(b"\r")
-            nxt = None
-            n = len(text.strip())
-            if 38 <= n <= 90 and (text[-1:] not in (b".", b":", b")") or text.endswith(b"due to")):
-                tail = os.pread(fd, 256, int(m.group(2)) + len(body) + 1)
-                cut = tail.find(b"\n")
-                if cut >= 0 or len(tail) < 256:
-                    nxt = decode((tail[:cut] if cut >= 0 else tail).rstrip(b"\r"))
-            yield Hit(int(m.group(1)), decode(text), nxt)
-    finally:
-        os.close(fd)
-        proc.stdout.close()
-        err = proc.stderr.read() if proc.stderr is not None else b""
-        rc = proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
-    if rc > 1:
-        raise UserError(f"{src.name}: cannot read ({decode(err).strip() or 'grep failed'})")
-    if counter is not None:
-        counter[:] = list(count_lines(src))
-
-
-def count_lines(src: Source) -> tuple[int, int]:
-    """(lines, bytes) of a plain file, counted in big chunks."""
-    assert src.path is not None
-    lines = nbytes = 0
+    lines, nbytes = known
     last = b"\n"
     with open(src.path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if nbytes > size:  # the known part ended with the unterminated last line
+            return lines, size
+        fh.seek(nbytes)
         while True:
             b = fh.read(CHUNK)
             if not b:
@@ -308,3 +265,259 @@ def prefilter_regex(keywords: tuple[str, ...] | list[str]) -> re.Pattern[bytes]:
     """One compiled alternation of literal keywords (longest first) over bytes."""
     words = sorted({k.encode("utf-8") for k in keywords if k}, key=len, reverse=True)
     return re.compile(b"|".join(re.escape(w) for w in words))
+
+
+# --------------------------------------------------------------------------- batch scanning
+# The hot path of ``diagnose`` on big files. Both scanners yield *batches* (one per chunk) of
+# ``(line_number, raw_line_bytes, offset_after_line)`` so that the caller pays no generator or
+# object cost per hit beyond one tuple, and decodes only lines it has not seen before. The line
+# after a hit (to rejoin e-mail hard wraps) is fetched on demand with :meth:`Scan.line_at`.
+
+HitBatch = list[tuple[int, bytes, int]]
+
+
+# Printable ASCII from most to least frequent in real wireless logs, with occurrences per 100k
+# bytes (measured once over the corpus). Only used to pick rare "anchor" bytes for
+# :func:`anchored_regex`: any table gives the same matches, a good one a faster scan.
+_COMMON_FIRST = (" 0e:an1tdiorXl2scf8_mA=Ep534h97wxuT6-bSPyIgN.Dv)k(CWLOMRK][BqUH/zFG>|VY'jZ,+;\"J@*#Q~<!`^&$}{\\?%")
+_PER_100K = (
+    12286, 6182, 5446, 5019, 4361, 3503, 3325, 3073, 2680, 2455, 2335, 2270, 2262, 2202, 2120, 2081, 1981,
+    1632, 1461, 1390, 1346, 1309, 1233, 1192, 1174, 1118, 1114, 1101, 1035, 1012, 1003, 998, 987, 951, 935,
+    928, 806, 796, 779, 730, 662, 651, 636, 563, 534, 507, 493, 470, 454, 449, 408, 400, 398, 381, 317, 313,
+    271, 213, 213, 183, 176, 161, 146, 126, 108, 90, 75, 70, 59, 51, 49, 44, 40, 37, 37, 27, 21, 20, 19, 11,
+    11, 7, 6, 4, 3, 3, 2, 2, 2, 2, 0, 0, 0, 0, 0,
+)
+_FREQ = dict(zip(_COMMON_FIRST.encode(), _PER_100K, strict=True))
+
+
+def _cost(c: int) -> int:
+    """How often byte ``c`` occurs (bytes outside the table: rarely)."""
+    return _FREQ.get(c, 0) + 1
+
+
+@functools.lru_cache(maxsize=4)
+def anchored_regex(keywords: tuple[str, ...]) -> re.Pattern[bytes]:
+    """The keyword set as a regex that ``re`` can scan fast: same lines match as with the plain alternation.
+
+    ``re`` tries a match at every byte whose value may start the pattern. A plain alternation
+    starts with nearly every letter, so almost every byte is a candidate. Here each keyword is
+    instead entered at one *anchor* byte, a rare one (``Queue`` at ``Q``: ``Q(?<=Q)(?=ueue)``,
+    with the part before the anchor as a lookbehind), and the anchors are a small set of rare
+    bytes covering every keyword (greedy weighted set cover), so ~90% of positions are
+    rejected by one bitmap test in C. A match's span lies inside the keyword's line, which is
+    all the scanners use.
+    """
+    words = sorted({k.encode("utf-8") for k in keywords if k})
+    uncovered = set(words)
+    anchors: set[int] = set()
+    while uncovered:
+        cands = {c for w in uncovered for c in w}
+        best = min(cands, key=lambda c: _cost(c) / sum(1 for w in uncovered if c in w))
+        anchors.add(best)
+        uncovered = {w for w in uncovered if best not in w}
+    for c in sorted(anchors, key=_cost, reverse=True):  # drop anchors the others make redundant (commonest first)
+        if all(any(d in w for d in anchors - {c}) for w in words):
+            anchors.discard(c)
+    groups: dict[int, list[bytes]] = {}
+    for w in words:
+        i = min((i for i in range(len(w)) if w[i] in anchors), key=lambda i: (_cost(w[i]), i))
+        groups.setdefault(w[i], []).append(w)
+    branches = [_suffix_trie(c, [(w, w.index(bytes([c])) + 1) for w in ws]) for c, ws in sorted(groups.items())]
+    return re.compile(b"|".join(branches))
+
+
+def _suffix_trie(c: int, entries: list[tuple[bytes, int]]) -> bytes:
+    """``c`` then the keywords' parts after their anchor as a trie; each leaf checks its whole word behind."""
+    def build(items: list[tuple[bytes, int]]) -> bytes:
+        alts: list[bytes] = []
+        done = [w for w, i in items if i == len(w)]
+        nxt: dict[int, list[tuple[bytes, int]]] = {}
+        for w, i in items:
+            if i < len(w):
+                nxt.setdefault(w[i], []).append((w, i + 1))
+        for ch, sub in sorted(nxt.items()):
+            alts.append(re.escape(bytes([ch])) + build(sub))
+        # a whole keyword ends here: its head before the anchor must be right behind us
+        alts.extend(b"(?<=" + re.escape(w) + b")" if len(w) > 1 else b"" for w in done)
+        if len(alts) == 1:
+            return alts[0]
+        return b"(?:" + b"|".join(alts) + b")"
+
+    return re.escape(bytes([c])) + build(entries)
+
+
+def grep_pattern(keywords: tuple[str, ...] | list[str]) -> str:
+    """The keyword set as one ``grep -E`` alternation (GNU grep's DFA beats ``-F`` with many words)."""
+    words = sorted({k for k in keywords if k}, key=len, reverse=True)
+    return "|".join(re.sub(r"([][.()*+?{}|^$\\])", r"\\\1", w) for w in words)
+
+
+class Scan:
+    """Matching lines of one source, in batches; ``lines``/``nbytes`` are totals once exhausted."""
+
+    def __init__(self, src: Source, keywords: tuple[str, ...] | list[str], *, grep: str | None = None,
+                 rx: re.Pattern[bytes] | None = None) -> None:
+        self.src = src
+        self.keywords = keywords
+        self.grep = grep
+        self.rx = rx if rx is not None else anchored_regex(tuple(keywords))
+        self.lines = 0
+        self.nbytes = 0
+        self._fd: int | None = None
+        self._win = b""
+        self._win_off = 0
+        self._last = (0, 0)  # (line number, offset after it) of the last grep hit
+        self._chunk = b""
+        self._chunk_off = 0
+
+    def line_at(self, off: int) -> bytes | None:
+        """The raw line starting at byte ``off`` (without newline), or None past the end / unknown."""
+        rel = off - self._chunk_off
+        if 0 <= rel < len(self._chunk):
+            e = self._chunk.find(b"\n", rel)
+            return self._chunk[rel:e] if e >= 0 else self._chunk[rel:]
+        if self._fd is None:
+            return None
+        rel = off - self._win_off
+        win = self._win
+        if not (0 <= rel and (e := win.find(b"\n", rel, rel + 512)) >= 0):
+            # a read-ahead window: hits are dense, so one pread serves many of them
+            win = self._win = os.pread(self._fd, max(WINDOW, 1024), off)
+            self._win_off = off
+            rel = 0
+            e = win.find(b"\n", 0, 512)
+            if e < 0:
+                if len(win) >= 512 or not win:
+                    return None  # past the end, or longer than any hard-wrapped tail
+                return win  # a short read: the unterminated last line
+        return win[rel:e]
+
+    def batches(self) -> Iterator[HitBatch]:
+        plain = (self.src.path is not None and not self.src.path.endswith((".gz", ".xz"))
+                 and open_binary_magic(self.src.path) is None)
+        if plain:
+            assert self.src.path is not None
+            try:
+                self._fd = os.open(self.src.path, os.O_RDONLY)
+            except OSError as oserr:
+                raise UserError(f"{self.src.name}: cannot read ({oserr.strerror})") from None
+        try:
+            if self.grep is not None and plain:
+                yield from self._grep_batches()
+                self.lines, self.nbytes = count_lines(self.src, self._last)
+            else:
+                yield from self._re_batches()
+        finally:
+            self._win = b""
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def _re_batches(self) -> Iterator[HitBatch]:
+        fh = open_binary(self.src)
+        rx = self.rx
+        base = 0
+        off = 0
+        try:
+            for chunk in _chunks(fh, self.src.name):
+                self._chunk, self._chunk_off = chunk, off
+                out: HitBatch = []
+                counted_to = 0
+                lines_before = base
+                search = rx.search
+                find = chunk.find
+                m = search(chunk)
+                while m is not None:
+                    s = chunk.rfind(b"\n", 0, m.start()) + 1
+                    e = find(b"\n", m.end())
+                    if e < 0:
+                        e = len(chunk)
+                    lines_before += chunk.count(b"\n", counted_to, s)
+                    counted_to = s
+                    out.append((lines_before + 1, chunk[s:e], off + e + 1))
+                    m = search(chunk, e + 1)
+                if out:
+                    yield out
+                base += chunk.count(b"\n")
+                off += len(chunk)
+        finally:
+            if self.src.path is not None:
+                fh.close()
+            self._chunk = b""
+        self.lines, self.nbytes = base, off
+
+    def _grep_batches(self) -> Iterator[HitBatch]:
+        assert self.src.path is not None and self.grep is not None
+        args = [self.grep, "-n", "-b", "-a", "-E", "-e", grep_pattern(self.keywords), "--", self.src.path]
+        env = dict(os.environ, LC_ALL="C")
+        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)  # noqa: S603
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        _widen_pipe(fd)
+        rx = _GREP_OUT
+        try:
+            rest = b""
+            skipping = False
+            while True:
+                data = os.read(fd, 1 << 20)  # what is there: grep keeps scanning while we classify
+                if not data:
+                    break
+                if skipping:  # still inside an absurdly long hit line: drop it up to its end
+                    nl = data.find(b"\n")
+                    if nl < 0:
+                        continue
+                    data = data[nl + 1:]
+                    skipping = False
+                buf = rest + data if rest else data
+                cut = buf.rfind(b"\n") + 1
+                rest = buf[cut:]
+                if len(rest) > MAX_GREP_LINE:  # memory stays bounded whatever the input
+                    rest = b""
+                    skipping = True
+                batch = [(int(n), body, int(o) + len(body) + 1) for n, o, body in rx.findall(buf, 0, cut)]
+                if batch:
+                    self._last = batch[-1][0], batch[-1][2]
+                    yield batch
+            if rest:
+                batch = [(int(n), body, int(o) + len(body) + 1) for n, o, body in rx.findall(rest + b"\n")]
+                if batch:
+                    self._last = batch[-1][0], batch[-1][2]
+                    yield batch
+        finally:
+            proc.stdout.close()
+            err = proc.stderr.read() if proc.stderr is not None else b""
+            rc = proc.wait()
+            if proc.stderr is not None:
+                proc.stderr.close()
+        if rc > 1:
+            raise UserError(f"{self.src.name}: cannot read ({decode(err).strip() or 'grep failed'})")
+
+
+_GREP_OUT = re.compile(rb"(\d+):(\d+):([^\n]*)\n")
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let the producer run ahead of us by up to 1 MiB (Linux; elsewhere a no-op)."""
+    setsz = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if setsz is None:
+        return
+    for size in (1 << 20, 256 << 10):
+        try:
+            fcntl.fcntl(fd, setsz, size)
+            return
+        except OSError:
+            continue
+
+
+def open_binary_magic(path: str) -> str | None:
+    """``"gz"``/``"xz"`` when the file is compressed (by magic bytes), else None (also if unreadable)."""
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(6)
+    except OSError:
+        return None
+    if magic[:2] == b"\x1f\x8b":
+        return "gz"
+    if magic == b"\xfd7zXZ\x00":
+        return "xz"
+    return None

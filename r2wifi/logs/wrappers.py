@@ -19,6 +19,7 @@ Rules:
 from __future__ import annotations
 
 import calendar
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -90,11 +91,18 @@ def _month(name: str) -> int | None:
     return MONTHS.get(name.lower().rstrip(".")) or MONTHS.get(name.lower())
 
 
+@functools.lru_cache(maxsize=256)
+def _month_start(year: int, month: int) -> int:
+    return calendar.timegm((year, month, 1, 0, 0, 0, 0, 0, 0))
+
+
 def _epoch(year: int, month: int, day: int, hh: int, mm: int, ss: int) -> float | None:
+    """``calendar.timegm`` of the fields (same arithmetic, month starts memoised: it is per line)."""
     try:
-        return float(calendar.timegm((year, month, day, hh, mm, ss, 0, 0, 0)))
+        base = _month_start(year, month)
     except (ValueError, OverflowError):
         return None
+    return float(base + (day - 1) * 86400 + hh * 3600 + mm * 60 + ss)
 
 
 def clean(raw: str) -> tuple[str, bool]:
@@ -268,3 +276,8 @@ def is_continuation(prev: str, line: str) -> bool:
     if ": " in head or line.endswith(":") or "=" in head:
         return False
     return prev[-1:] not in (".", ":", ")") or prev.endswith("due to")
+
+
+def may_wrap(prev: str) -> bool:
+    """Could ``prev`` be followed by a hard-wrapped tail? (The ``prev`` half of :func:`is_continuation`.)"""
+    return 40 <= len(prev) <= 84 and (prev[-1:] not in (".", ":", ")") or prev.endswith("due to"))
