@@ -23,7 +23,7 @@ from testbed.scenario import run_scenario  # noqa: E402
 from testbed.vm import VM, can_run_qemu  # noqa: E402
 
 ALL = ["baseline", "wrong_psk", "eapol_drop", "out_of_range", "radio_down", "station_del", "kill_hostapd",
-       "r2wifi_ap"]
+       "r2wifi_ap", "sv_wrong_psk", "sv_eapol_drop", "sv_out_of_range", "sv_radio_down"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +62,12 @@ def main(argv: list[str] | None = None) -> int:
                 tput = sc.result["data"].get("throughput", {})
                 rows.append(("  shaping 2 Mbit/s measured (Mbit/s)", float(tput.get("mbit", 0.0)),
                              f"ratio {float(tput.get('mbit', 0.0)) / 2.0:.2f}"))
+            if name.startswith("sv_"):
+                data = sc.result["data"]
+                steps = [r.split("recovery: ", 1)[-1] for r in data.get("recoveries", []) if "(reason:" in r]
+                same = data.get("hostapd_pids_before") == data.get("hostapd_pids_after")
+                rows.append(("  supervisor recoveries", float(len(steps)),
+                             f"hostapd pid {'unchanged' if same else 'changed'}; {'; '.join(steps) or 'none'}"))
     finally:
         t = time.monotonic()
         vm.stop()

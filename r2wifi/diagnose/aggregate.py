@@ -82,6 +82,10 @@ class Aggregate:
         self.timelines: dict[str, deque[tuple[float | None, str, str, str, int]]] = {}
         self.clock_offset: float | None = None
         self.ifaces: dict[str, Counter[str]] = {}
+        # files that show a station's own daemon (wpa_supplicant) or the AP: a CTRL-EVENT-TERMINATING
+        # in a supplicant's log is the client stopping, not the AP shutting down cleanly
+        self.client_files: set[str] = set()
+        self.ap_files: set[str] = set()
         self.assoc_statuses: set[int] = set()
         # EAPOL timeouts not (yet) followed by a completed handshake of the same kind, per station
         self.hs_open: dict[tuple[str, bool], tuple[str, int]] = {}
@@ -178,6 +182,10 @@ class Aggregate:
             self.last_t = ts
         k = ev.kind
         self.counts[k] += 1
+        if k in _CLIENT_KINDS:
+            self.client_files.add(ev.file)
+        elif k in _AP_KINDS:
+            self.ap_files.add(ev.file)
         if ev.iface and ev.source == "hostapd":
             c = self.ifaces.get(ev.iface)
             if c is None:
@@ -336,6 +344,8 @@ def _ap_disabled(a: Aggregate, ev: Event) -> None:
 
 
 def _terminating(a: Aggregate, ev: Event) -> None:
+    if ev.file in a.client_files and ev.file not in a.ap_files:
+        return  # the station's wpa_supplicant stopping, not the AP
     if a.run.enabled:
         _stop(a, ev)
 
@@ -483,6 +493,12 @@ def _disconnect_reason(a: Aggregate, ev: Event, after_cleanup: bool = False) -> 
 # kinds with bookkeeping after the station machine ran (see the tail of Aggregate.add)
 _POST_KINDS = frozenset({K.EAPOL_TIMEOUT, K.HANDSHAKE_COMPLETED, K.DEAUTH, K.DISASSOC, K.CLIENT_DISCONNECTED,
                          K.RETRY_LIMIT})
+
+# Event kinds that only a station's own daemon logs, and kinds that only the AP logs.
+_CLIENT_KINDS = frozenset({K.CLIENT_CONNECTED, K.CLIENT_DISCONNECTED, K.CLIENT_ASSOC_REJECT,
+                           K.CLIENT_AUTH_TIMEOUT})
+_AP_KINDS = frozenset({K.AP_CONFIG_FILE, K.AP_ENABLED, K.AP_DISABLED, K.STA_CONNECTED,
+                       K.STA_DISCONNECTED, K.EAPOL_TX})
 
 _HANDLERS: dict[str, Handler] = {
     K.AP_CONFIG_FILE: _config,

@@ -213,3 +213,21 @@ def test_recovered_timeouts_are_info() -> None:
     assert sev["group_key_handshake_timeout"] == "info" and sev["handshake_timeout"] == "info"
     bad = run_text(PTK + f"wlan0: STA {A} WPA: PTKSTART: Retry limit 4 reached\n")
     assert {f["kind"]: f["severity"] for f in bad["findings"]}["handshake_timeout"] == "warning"
+
+
+def test_supplicant_terminating_is_not_a_clean_ap_shutdown(tmp_path) -> None:
+    """A station's wpa_supplicant log ending in CTRL-EVENT-TERMINATING does not make a killed hostapd 'clean'."""
+    from r2wifi.diagnose.analyze import diagnose
+
+    from .helpers import kinds
+
+    ap = tmp_path / "hostapd.log"
+    ap.write_text(f"{T}.100000: Configuration file: /run/hostapd.conf\n{T}.200000: wlan0: AP-ENABLED \n"
+                  f"{T}.300000: wlan0: AP-STA-CONNECTED {A}\n")  # then SIGKILL: nothing more
+    sta = tmp_path / "wpa_supplicant.log"
+    sta.write_text(f"{T}.250000: wlan1: Trying to associate with 02:00:00:00:00:00 (SSID='x' freq=2412 MHz)\n"
+                   f"{T}.300000: wlan1: CTRL-EVENT-CONNECTED - Connection to 02:00:00:00:00:00 completed [id=0]\n"
+                   f"{T}.900000: wlan1: CTRL-EVENT-TERMINATING \n")
+    assert "clean_shutdown" not in kinds(diagnose([str(ap), str(sta)]))
+    ap.write_text(ap.read_text() + f"{T}.800000: wlan0: AP-DISABLED \n{T}.800100: wlan0: CTRL-EVENT-TERMINATING \n")
+    assert "clean_shutdown" in kinds(diagnose([str(ap), str(sta)]))

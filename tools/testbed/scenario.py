@@ -22,8 +22,9 @@ GUEST_PY = str(REPO / ".venv" / "bin" / "python")
 SCENARIOS_PY = str(REPO / "tools" / "testbed" / "guest" / "scenarios.py")
 
 
-def labels() -> dict[str, tuple[list[str], list[str]]]:
-    """The by-construction labels of the fault scenarios (``LABELS`` of the guest runner)."""
+def labels(*, supervised: bool = True) -> dict[str, tuple[list[str], list[str]]]:
+    """The by-construction labels of the fault scenarios (``LABELS`` of the guest runner, and with
+    ``supervised`` also ``SUPERVISED_LABELS``: the same faults with the AP under ``r2wifi run``)."""
     mod = sys.modules.get("tb_guest_scenarios")
     if mod is None:
         spec = importlib.util.spec_from_file_location("tb_guest_scenarios", SCENARIOS_PY)
@@ -31,7 +32,7 @@ def labels() -> dict[str, tuple[list[str], list[str]]]:
         mod = importlib.util.module_from_spec(spec)
         sys.modules["tb_guest_scenarios"] = mod
         spec.loader.exec_module(mod)
-    return dict(mod.LABELS)
+    return {**mod.LABELS, **(mod.SUPERVISED_LABELS if supervised else {})}
 
 
 @dataclass
@@ -78,10 +79,7 @@ def run_scenario(vm: VM, name: str, *, timeout: float = 240, outdir: Path | None
 
 #: scenario -> why ``r2wifi diagnose`` does not (yet) match its by-construction labels. Tests mark these
 #: cases xfail(strict=True): when diagnose is fixed the XPASS fails and the entry must be removed.
-DIAGNOSE_GAPS: dict[str, str] = {
-    "kill_hostapd": "diagnose reports clean_shutdown for wpa_supplicant's CTRL-EVENT-TERMINATING although "
-                    "hostapd was SIGKILLed (the AP never stopped cleanly)",
-}
+DIAGNOSE_GAPS: dict[str, str] = {}
 
 
 def has_kind(findings: list[dict[str, Any]], label: str) -> bool:

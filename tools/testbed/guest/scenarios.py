@@ -18,7 +18,9 @@ The outcome is one JSON object printed as the last stdout line::
 ``ok`` is false when a wait timed out or a command failed; the host-side tests assert on the logs
 themselves, the steps only say how far the scenario got. :data:`LABELS` holds, per fault scenario,
 the finding kinds (shared/spec/finding-kinds.md) that are true *by construction*; tools/gen_corpus.py
-writes them to labels.toml. Rules: stdlib only (imports over 9p are slow); no ``shell=True``; the
+writes them to labels.toml. ``r2wifi_ap`` and the ``sv_<fault>`` scenarios run the AP side under r2wifi
+itself (``up --ap`` + the ``run`` supervisor, :class:`SupervisedAp`) and record the supervisor's
+reaction (its log, hostapd pids before/after); their labels are :data:`SUPERVISED_LABELS`. Rules: stdlib only (imports over 9p are slow); no ``shell=True``; the
 passphrase is written only to the 0600 config files, never printed.
 """
 
@@ -196,7 +198,7 @@ class Bed:
     def hostapd_cli(self, *cmd: str) -> str:
         return sh(["hostapd_cli", "-p", "/run/hostapd", "-i", AP_IF, *cmd], check=False, timeout=10)
 
-    def wpa_supplicant(self, *, psk: str = PASSPHRASE) -> None:
+    def wpa_supplicant(self, *, psk: str = PASSPHRASE, driver_param: str = "") -> None:
         conf = self.conf / "wpa_supplicant.conf"
         text = (f"ctrl_interface=/run/wpa_supplicant\nnetwork={{\n ssid=\"{SSID}\"\n key_mgmt=WPA-PSK\n"
                 f" psk=\"{psk}\"\n scan_freq=2412\n}}\n")
@@ -205,7 +207,8 @@ class Bed:
             fh.write(text)
         log = self.out / "wpa_supplicant.log"
         self.logs["wpa_supplicant.log"] = str(log)
-        self.spawn("wpa_supplicant", ["wpa_supplicant", "-dd", "-t", "-D", "nl80211", "-i", STA_IF,
+        extra = ["-p", driver_param] if driver_param else []
+        self.spawn("wpa_supplicant", ["wpa_supplicant", "-dd", "-t", "-D", "nl80211", "-i", STA_IF, *extra,
                                       "-c", str(conf), "-f", str(log)], ns=NETNS)
 
     def dnsmasq(self) -> None:
@@ -334,6 +337,11 @@ def s_station_del(bed: Bed) -> None:
     sh(["iw", "dev", AP_IF, "station", "del", STA_MAC])
     bed.wait_log("wpa_supplicant.log", r"CTRL-EVENT-DISCONNECTED", 30)
     bed.wait_log("hostapd.log", r"AP-STA-DISCONNECTED " + STA_MAC, 30)
+    # the station comes straight back; stopping it in the middle of that 4-way handshake would make
+    # wpa_supplicant log "pre-shared key may be incorrect" (reason=WRONG_KEY): wait until it is back
+    bed.wait_for(lambda: len(re.findall(r"CTRL-EVENT-CONNECTED",
+                                        (bed.out / "wpa_supplicant.log").read_text(errors="replace"))) >= 2,
+                 "wpa_supplicant.log: reconnected", 60)
     bed.stop("wpa_supplicant")
     bed.stop("hostapd")
 
@@ -529,6 +537,156 @@ def s_r2wifi_ap(bed: Bed) -> None:
     bed.data["after_run_down"] = leftovers()
 
 
+
+# -- the fault scenarios again, with the AP under r2wifi (`up --ap` + the `run` supervisor) --------
+#: sv_<fault> -> labels: the AP's log is r2wifi's captured hostapd log, the fault is the same.
+SUPERVISED_LABELS: dict[str, tuple[list[str], list[str]]] = {
+    f"sv_{n}": LABELS[n] for n in ("wrong_psk", "eapol_drop", "out_of_range", "radio_down")}
+SETTLE = 6.0  # seconds given to the supervisor to (not) react after the fault has fully happened
+
+
+class SupervisedAp:
+    """r2wifi as the AP of a fault scenario: ``up --ap``, then ``run`` (the supervisor) in the background.
+
+    The supervisor's stderr goes to ``r2wifi-run.stderr``; :meth:`finish` stops it (SIGTERM), copies
+    its ``supervisor.log`` and the hostapd log that ``status --json`` names to the output
+    directory, and runs ``down``. While it runs, ``bed.logs["hostapd.log"]`` is r2wifi's live log.
+    """
+
+    def __init__(self, bed: Bed, *, extra: tuple[str, ...] = (), max_inactivity: int = 300) -> None:
+        self.bed = bed
+        self.cfg = bed.conf / "r2wifi.toml"
+        self.state = bed.conf / "state"
+        lines = ", ".join(json.dumps(x) for x in extra)
+        text = ("[chip]\nenabled = false\n\n[ap]\ninterface = \"wlan0\"\n"
+                f"ssid = \"{SSID}\"\npassphrase = \"{PASSPHRASE}\"\nchannel = 1\n"
+                f"address4 = \"{AP_IP}/24\"\naddress6 = \"\"\nmax_inactivity = {max_inactivity}\n"
+                f"extra = [{lines}]\n\n[dhcp]\nenabled = false\n\n[shaping]\nenabled = false\n\n"
+                # no give-up and no backoff within a scenario: the first reaction is what is checked
+                "[supervisor]\nmax_restarts = 10\nrestart_window = 600\nbackoff_initial = 1.0\n")
+        fd = os.open(self.cfg, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        self.env = dict(os.environ, R2WIFI_STATE_DIR=str(self.state), R2WIFI_CONFIG=str(self.cfg))
+        self.live: dict[str, Path] = {}
+        bed.cleanups.append(self._cleanup)
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([*R2WIFI, *args, "--config", str(self.cfg)], capture_output=True, text=True,
+                              env=self.env, timeout=timeout, check=False, cwd="/tmp")
+        self.bed.data.setdefault("cli", []).append({"args": list(args), "rc": proc.returncode,
+                                                    "err": proc.stderr[-800:], "out": proc.stdout[-800:]})
+        return proc
+
+    def start(self) -> None:
+        up = self.bed.step("r2wifi up --ap", lambda: self.cli("up", "--ap"))
+        assert isinstance(up, subprocess.CompletedProcess)
+        if up.returncode != 0:
+            raise StepFailed(f"r2wifi up failed rc={up.returncode}: {up.stderr.strip()[-300:]}")
+        self.bed.spawn("r2wifi-run", [*R2WIFI, "run", "--config", str(self.cfg)], env=self.env)
+        self.bed.wait_log("r2wifi-run.stderr", r"supervising", 90)
+        st = self.cli("status", "--json")
+        status = dict(json.loads(st.stdout)) if st.returncode == 0 else {}
+        for daemon, info in (status.get("daemons") or {}).items():
+            if isinstance(info, dict) and info.get("log"):
+                self.live[daemon] = Path(info["log"])
+        self.live.setdefault("supervisor", self.state / "ap" / "supervisor.log")
+        self.bed.data["status_daemons"] = status.get("daemons")
+        self.bed.logs["hostapd.log"] = str(self.live.get("hostapd", self.state / "logs" / "hostapd-wlan0.log"))
+        self.bed.data["hostapd_pids_before"] = self.hostapd_pids()
+
+    @staticmethod
+    def hostapd_pids() -> list[str]:
+        return sh(["pgrep", "-x", "hostapd"], check=False).split()
+
+    def recoveries(self) -> list[str]:
+        p = self.live.get("supervisor")
+        text = p.read_text(errors="replace") if p and p.exists() else ""
+        return [ln for ln in text.splitlines() if "recovery:" in ln or "giving up" in ln]
+
+    def settle(self) -> None:
+        """Give the supervisor time to react to what just happened (it reacts within a second)."""
+        time.sleep(SETTLE)
+
+    def finish(self) -> None:
+        self.bed.data["hostapd_pids_after"] = self.hostapd_pids()
+        self.bed.data["recoveries"] = self.recoveries()
+        self.bed.stop("r2wifi-run")
+        self.bed.stop("wpa_supplicant")
+        self._collect()
+        self.bed.data["down_rc"] = self.cli("down").returncode
+
+    def _collect(self) -> None:
+        for daemon, name in (("hostapd", "hostapd.log"), ("supervisor", "supervisor.log")):
+            src = self.live.get(daemon)
+            if src is not None and src.exists():
+                (self.bed.out / name).write_bytes(src.read_bytes())
+                self.bed.logs[name] = str(self.bed.out / name)
+
+    def _cleanup(self) -> None:
+        if "down_rc" not in self.bed.data:  # the scenario failed half-way: keep its logs, undo the AP
+            self.bed.stop("r2wifi-run")
+            self._collect()
+            self.cli("down")
+
+
+def sv_wrong_psk(bed: Bed) -> None:
+    """r2wifi's AP, a station with the wrong passphrase retrying: no AP recovery is warranted."""
+    ap = SupervisedAp(bed)
+    ap.start()
+    bed.wpa_supplicant(psk="wrong-passphrase-9")
+    bed.wait_log("hostapd.log", r"AP-STA-POSSIBLE-PSK-MISMATCH " + STA_MAC, 40)
+    # the client retries after its 10 s temp-disable: a second failed attempt, as real clients do
+    bed.wait_for(lambda: len(re.findall(r"CTRL-EVENT-SSID-TEMP-DISABLED .*reason=WRONG_KEY",
+                                        (bed.out / "wpa_supplicant.log").read_text(errors="replace"))) >= 2,
+                 "wpa_supplicant.log: 2 x TEMP-DISABLED reason=WRONG_KEY", 90)
+    ap.settle()
+    ap.finish()
+
+
+def sv_eapol_drop(bed: Bed) -> None:
+    """r2wifi's AP, its EAPOL frames dropped on wlan0 egress: handshake-timeout storm, hostapd restarted."""
+    ap = SupervisedAp(bed, extra=("driver_params=control_port=0",))
+    ap.start()
+    sh(["tc", "qdisc", "add", "dev", AP_IF, "root", "handle", "1:", "prio"])
+    bed.cleanups.append(lambda: sh(["tc", "qdisc", "del", "dev", AP_IF, "root"], check=False))
+    sh(["tc", "filter", "add", "dev", AP_IF, "parent", "1:", "protocol", "0x888e", "prio", "1",
+        "u32", "match", "u32", "0", "0", "action", "drop"])
+    bed.wpa_supplicant()
+    bed.wait_log("hostapd.log", r"PTKSTART: Retry limit \d+ reached", 60)
+    bed.wait_log("wpa_supplicant.log", r"CTRL-EVENT-DISCONNECTED .*reason=15", 30)
+    # the station keeps trying: the storm detector should fire within its window
+    bed.wait_for(lambda: any(re.search(r"recovery: \S+ (done|FAILED)", ln) for ln in ap.recoveries()),
+                 "supervisor: a recovery done", 90)
+    bed.stop("wpa_supplicant")  # no second storm
+    ap.settle()
+    ap.finish()
+
+
+def sv_out_of_range(bed: Bed) -> None:
+    """r2wifi's AP, a connected station goes silent (hwsim group): dropped for inactivity, no AP recovery."""
+    ap = SupervisedAp(bed, max_inactivity=5)
+    ap.start()
+    bed.connect()
+    group = Path(f"/sys/kernel/debug/ieee80211/{STA_PHY}/hwsim/group")
+    group.write_text("2\n")
+    bed.cleanups.append(lambda: group.write_text("1\n"))
+    bed.wait_log("hostapd.log", r"AP-STA-DISCONNECTED " + STA_MAC, 90)
+    ap.settle()
+    ap.finish()
+
+
+def sv_radio_down(bed: Bed) -> None:
+    """r2wifi's AP, the connected client switches its radio off (deauth 3): no AP recovery."""
+    ap = SupervisedAp(bed)
+    ap.start()
+    bed.connect()
+    sh(["ip", "link", "set", STA_IF, "down"], ns=NETNS)
+    bed.wait_log("hostapd.log", r"AP-STA-DISCONNECTED " + STA_MAC, 30)
+    ap.settle()
+    ap.finish()
+
+
 def leftovers() -> dict[str, Any]:
     return {
         "hostapd_procs": sh(["sh", "-c", "pgrep -x hostapd || true"], check=False).split(),
@@ -547,6 +705,10 @@ SCENARIOS: dict[str, Callable[[Bed], None]] = {
     "station_del": s_station_del,
     "kill_hostapd": s_kill_hostapd,
     "r2wifi_ap": s_r2wifi_ap,
+    "sv_wrong_psk": sv_wrong_psk,
+    "sv_eapol_drop": sv_eapol_drop,
+    "sv_out_of_range": sv_out_of_range,
+    "sv_radio_down": sv_radio_down,
 }
 
 
@@ -557,7 +719,7 @@ def run(name: str, out: Path) -> dict[str, Any]:
     bed = Bed(out, name)
     error = None
     try:
-        bed.setup(ap_address=not name.startswith("r2wifi"))  # r2wifi adds (and removes) its own
+        bed.setup(ap_address=not name.startswith(("r2wifi", "sv_")))  # r2wifi adds (and removes) its own
         SCENARIOS[name](bed)
     except Exception as exc:  # noqa: BLE001 - reported to the host
         error = f"{type(exc).__name__}: {exc}"
