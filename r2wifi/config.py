@@ -189,6 +189,10 @@ class SupervisorConfig:
     backoff_initial: float = 2.0
     backoff_max: float = 60.0
     watchdog_seconds: int = 60  # systemd WatchdogSec
+    storm_count: int = 5  # this many EAPOL handshake timeouts ...
+    storm_window: int = 60  # ... within this many seconds -> restart hostapd
+    loop_count: int = 6  # one station connecting this many times ...
+    loop_window: int = 60  # ... within this many seconds -> association loop
 
 
 @dataclass(frozen=True)
@@ -531,7 +535,8 @@ def _check_sta(sta: StaConfig) -> None:
 
 
 def _check_supervisor(sv: SupervisorConfig) -> None:
-    for key in ("stall_seconds", "restart_window", "watchdog_seconds"):
+    for key in ("stall_seconds", "restart_window", "watchdog_seconds", "storm_count", "storm_window",
+                "loop_count", "loop_window"):
         if getattr(sv, key) <= 0:
             raise ConfigError(f"supervisor.{key}", f"{getattr(sv, key)} must be more than 0")
     if sv.max_restarts < 0:
@@ -658,4 +663,8 @@ restart_window = 600        # ... within this many seconds, then give up
 backoff_initial = 2.0
 backoff_max = 60.0
 watchdog_seconds = 60       # systemd WatchdogSec
+storm_count = 5             # this many EAPOL handshake timeouts (not counting stations with a wrong key) ...
+storm_window = 60           # ... within this many seconds -> restart hostapd
+loop_count = 6              # one station connecting this many times ...
+loop_window = 60            # ... within this many seconds -> association loop, restart hostapd
 """

@@ -21,7 +21,10 @@ Detectors (run in WATCHING; each fault has a reason string and a lowest rung):
 * TX-queue stall: a queue stopped and not woken for ``stall_seconds`` -> rung 1 (a hostapd
   restart does not drain the driver's queue; ``echo 0``/``echo A`` does, spec platform.md E.2)
 * association loop: one station connects ``loop_count`` times within ``loop_window`` -> rung 0
-* handshake-timeout storm: ``storm_count`` EAPOL timeouts within ``storm_window`` -> rung 0
+* handshake-timeout storm: ``storm_count`` EAPOL timeouts within ``storm_window`` -> rung 0.
+  Timeouts of a station that showed a wrong key (MIC failure / AP-STA-POSSIBLE-PSK-MISMATCH) within
+  the window do not count: hostapd retransmits message 1/4 after every bad 2/4, and restarting the
+  AP for a client's typo would kick every other station.
 * launcher exited                                                      -> rung 2
 
 The ladder (:data:`RUNGS`): 0 restart hostapd; 1 WiFi off, AP again, re-shape, hostapd;
@@ -103,6 +106,14 @@ class EapolTimeout:
 
 
 @dataclass(frozen=True)
+class WrongKey:
+    """A station's 4-way handshake failed its MIC check: the client has the wrong passphrase."""
+
+    t: float
+    station: str
+
+
+@dataclass(frozen=True)
 class Done:
     """The outcome of the last :class:`Recover` action."""
 
@@ -112,7 +123,7 @@ class Done:
 
 
 Event = (Tick | HostapdExited | LauncherExited | ApEnabled | ApDisabled | TxqStopped | TxqWoken
-         | StaConnected | StaDisconnected | EapolTimeout | Done)
+         | StaConnected | StaDisconnected | EapolTimeout | WrongKey | Done)
 
 
 # -- actions (outputs) ----------------------------------------------------------------------------
@@ -179,7 +190,8 @@ class Ladder:
     pending: _Fault | None = None
     txq_stopped: dict[str, float] = field(default_factory=dict)
     sta_connects: dict[str, deque[float]] = field(default_factory=dict)
-    eapol_timeouts: deque[float] = field(default_factory=deque)
+    eapol_timeouts: deque[tuple[float, str | None]] = field(default_factory=deque)
+    wrong_key: dict[str, float] = field(default_factory=dict)  # station -> last wrong-key time
 
     # -- public ---------------------------------------------------------------------------------
     def handle(self, event: Event) -> list[Action]:
@@ -250,10 +262,28 @@ class Ladder:
     def _sta_disconnected(self, ev: Event) -> list[Action]:
         return []
 
+    def _client_has_wrong_key(self, station: str | None, t: float) -> bool:
+        seen = self.wrong_key.get(station) if station is not None else None
+        return seen is not None and t - seen <= self.config.storm_window
+
+    def _wrong_key(self, ev: Event) -> list[Action]:
+        assert isinstance(ev, WrongKey)
+        self.wrong_key[ev.station] = ev.t
+        for sta in [s for s, t in self.wrong_key.items() if ev.t - t > self.config.storm_window]:
+            del self.wrong_key[sta]  # bounded: only stations seen within the window
+        # timeouts of this station already counted were the same typo, not an AP fault
+        kept = [(t, s) for t, s in self.eapol_timeouts if s != ev.station]
+        self.eapol_timeouts = deque(kept)
+        return [Note(f"station {ev.station} has a wrong passphrase: its handshake timeouts are not an AP fault")]
+
     def _eapol_timeout(self, ev: Event) -> list[Action]:
         assert isinstance(ev, EapolTimeout)
-        self.eapol_timeouts.append(ev.t)
-        _trim(self.eapol_timeouts, ev.t - self.config.storm_window)
+        if self._client_has_wrong_key(ev.station, ev.t):
+            return []
+        self.eapol_timeouts.append((ev.t, ev.station))
+        oldest = ev.t - self.config.storm_window
+        while self.eapol_timeouts and self.eapol_timeouts[0][0] < oldest:
+            self.eapol_timeouts.popleft()
         if len(self.eapol_timeouts) >= self.config.storm_count:
             n = len(self.eapol_timeouts)
             self.eapol_timeouts.clear()
@@ -330,6 +360,9 @@ TRANSITIONS: dict[tuple[State, type], _Handler] = {
     (State.WATCHING, StaConnected): Ladder._sta_connected,
     (State.WATCHING, StaDisconnected): Ladder._sta_disconnected,
     (State.WATCHING, EapolTimeout): Ladder._eapol_timeout,
+    (State.WATCHING, WrongKey): Ladder._wrong_key,
+    (State.BACKOFF, WrongKey): Ladder._wrong_key,
+    (State.RECOVERING, WrongKey): Ladder._wrong_key,
     (State.WATCHING, Tick): Ladder._tick_watching,
     (State.BACKOFF, Tick): Ladder._tick_backoff,
     (State.RECOVERING, Done): Ladder._done,

@@ -44,7 +44,9 @@ def ladder_config(cfg: Any) -> L.LadderConfig:
     sv = cfg.supervisor
     return L.LadderConfig(stall_seconds=float(sv.stall_seconds), limit=int(sv.max_restarts),
                           limit_window=float(sv.restart_window), backoff_base=float(sv.backoff_initial),
-                          backoff_max=float(sv.backoff_max))
+                          backoff_max=float(sv.backoff_max), storm_count=int(sv.storm_count),
+                          storm_window=float(sv.storm_window), loop_count=int(sv.loop_count),
+                          loop_window=float(sv.loop_window))
 
 
 def events_from_log_line(raw: str, *, file: str, line: int, t: float) -> list[L.Event]:
@@ -60,6 +62,8 @@ def events_from_log_line(raw: str, *, file: str, line: int, t: float) -> list[L.
             out.append(L.TxqWoken(t, ""))
         elif ev.kind == K.EAPOL_TIMEOUT:
             out.append(L.EapolTimeout(t, ev.station))
+        elif ev.kind in (K.PSK_MISMATCH, K.INVALID_MIC) and ev.station:
+            out.append(L.WrongKey(t, ev.station))
     return out
 
 
@@ -72,6 +76,8 @@ def event_from_ctrl(name: str, mac: str | None, t: float) -> L.Event | None:
         return L.StaConnected(t, mac)
     if name == "AP-STA-DISCONNECTED" and mac:
         return L.StaDisconnected(t, mac)
+    if name == "AP-STA-POSSIBLE-PSK-MISMATCH" and mac:
+        return L.WrongKey(t, mac)
     return None
 
 

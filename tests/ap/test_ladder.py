@@ -19,6 +19,7 @@ from r2wifi.service.ladder import (
     Tick,
     TxqStopped,
     TxqWoken,
+    WrongKey,
 )
 
 
@@ -126,6 +127,31 @@ def test_eapol_timeout_storm() -> None:
     assert "3 EAPOL handshake timeouts" in rec.reason
 
 
+def test_wrong_passphrase_timeouts_are_not_a_storm() -> None:
+    """A client with a wrong key retransmits into timeouts; that is its typo, not an AP fault."""
+    lad = Ladder(LadderConfig(storm_count=3, storm_window=60))
+    assert lad.handle(EapolTimeout(1.0, "typo")) == []  # before hostapd saw the bad MIC
+    assert isinstance(lad.handle(WrongKey(1.5, "typo"))[0], Note)
+    for t in (2.0, 3.0, 4.0, 12.0, 13.0, 14.0):
+        assert lad.handle(EapolTimeout(t, "typo")) == []
+    # other stations still count, and the typo's early timeout was dropped from the count
+    assert lad.handle(EapolTimeout(20.0, "aa")) == []
+    assert lad.handle(EapolTimeout(21.0, "bb")) == []
+    (rec,) = recovers(lad.handle(EapolTimeout(22.0, "cc")))
+    assert "3 EAPOL handshake timeouts" in rec.reason
+
+
+def test_wrong_key_is_forgotten_after_the_window() -> None:
+    """A station that typed its key wrong long ago counts again (and the memory stays bounded)."""
+    lad = Ladder(LadderConfig(storm_count=2, storm_window=10))
+    lad.handle(WrongKey(0.0, "x"))
+    assert lad.handle(EapolTimeout(5.0, "x")) == []
+    assert lad.handle(EapolTimeout(30.0, "x")) == []
+    lad.handle(WrongKey(31.0, "y"))
+    assert "x" not in lad.wrong_key
+    assert recovers(lad.handle(EapolTimeout(32.0, "x")))
+
+
 def test_limit_gives_up() -> None:
     """More than `limit` recoveries within limit_window ends in GiveUp and state FAILED."""
     lad = Ladder(LadderConfig(limit=3, limit_window=1000, backoff_base=0, escalate_window=1))
@@ -151,6 +177,8 @@ def test_log_lines_become_ladder_events_through_the_shared_parser() -> None:
     assert events_from_log_line(wake, file="kmsg", line=2, t=6.0) == [TxqWoken(6.0, "")]
     assert events_from_log_line(eapol, file="h", line=3, t=7.0) == [EapolTimeout(7.0, "02:00:00:00:00:01")]
     assert events_from_log_line("ap0: AP-ENABLED", file="h", line=4, t=8.0) == []
+    mic = "ap0: STA 02:00:00:00:00:01 WPA: invalid MIC in msg 2/4 of 4-Way Handshake"
+    assert events_from_log_line(mic, file="h", line=5, t=9.0) == [WrongKey(9.0, "02:00:00:00:00:01")]
 
 
 def test_control_events_map_to_ladder_events() -> None:
@@ -160,6 +188,7 @@ def test_control_events_map_to_ladder_events() -> None:
     assert event_from_ctrl("AP-DISABLED", None, 1.0) == ApDisabled(1.0)
     assert event_from_ctrl("AP-STA-CONNECTED", "aa:bb:cc:dd:ee:ff", 2.0) == StaConnected(2.0, "aa:bb:cc:dd:ee:ff")
     assert event_from_ctrl("AP-STA-DISCONNECTED", "aa:bb:cc:dd:ee:ff", 3.0) == StaDisconnected(3.0, "aa:bb:cc:dd:ee:ff")
+    assert event_from_ctrl("AP-STA-POSSIBLE-PSK-MISMATCH", "aa:bb:cc:dd:ee:ff", 3.5) == WrongKey(3.5, "aa:bb:cc:dd:ee:ff")
     assert event_from_ctrl("CTRL-EVENT-EAP-STARTED", "aa:bb:cc:dd:ee:ff", 4.0) is None
 
 

@@ -26,14 +26,6 @@ pytestmark = [pytest.mark.hwsim, pytest.mark.root, pytest.mark.slow]
 STA = "02:00:00:00:01:00"
 Run = Callable[..., Scenario]
 
-WRONG_PSK_RESTARTS = (
-    "supervisor bug: the handshake-timeout storm detector (ladder.py _eapol_timeout) counts every "
-    "'WPA: EAPOL-Key timeout' whatever its cause; a client with a wrong passphrase makes 4 of them per "
-    "attempt (hostapd re-sends 1/4 after each invalid-MIC 2/4), so its 2nd attempt (after its 10 s "
-    "temp-disable) reaches 5 within 60 s and the supervisor restarts hostapd (kicking every other "
-    "station) for a client-side problem. Timeouts of a station with AP-STA-POSSIBLE-PSK-MISMATCH / "
-    "invalid MIC should not count.")
-
 
 def recoveries(sc: Scenario) -> list[str]:
     return [ln for ln in sc.log("supervisor.log").splitlines() if "recovery:" in ln or "giving up" in ln]
@@ -59,7 +51,6 @@ def test_sv_wrong_passphrase_seen_by_r2wifi_ap(scenario: Run) -> None:
     assert "correct-horse-77" not in ap + sc.log("supervisor.log") + sc.log("r2wifi-run.stderr")
 
 
-@pytest.mark.xfail(strict=True, reason=WRONG_PSK_RESTARTS)
 def test_sv_wrong_passphrase_does_not_recover_the_ap(scenario: Run) -> None:
     """A wrong client passphrase is the client's problem: the supervisor leaves hostapd alone."""
     sc = scenario("sv_wrong_psk")
