@@ -253,7 +253,10 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("strong random data", R(r"Only \d+/\d+ bytes of strong random data"), _startup("entropy")),
     ("not supported by", R(r"(?:[Cc]onfigur|[Ff]eature|ieee80211w|[Mm]anagement frame).*not supported by (?:the )?driver"),
      _startup("config_unsupported")),
-    ("does not support", R(r"[Dd]river does not support (?!authentication)(.*)"), _startup("config_unsupported")),
+    # "Driver does not support configured HT capability [LDPC]" (hostapd hw_features.c) and the like; plain
+    # capability notices ("does not support TDLS channel switching", "... rekey offload") are not failures.
+    ("does not support", R(r"(?:[Dd]river|[Hh]ardware) does not support (?:the )?configured (.*)"),
+     _startup("config_unsupported")),
     ("Can't open device node", R(r"Can't open device node\((\S+)\)"), _startup("device_node")),
     ("Failed to start", R(r"Failed to start .*(?:hostapd|wpa_supplicant|dnsmasq|[Ww]ireless|[Aa]ccess)"),
      _k("service_failed")),

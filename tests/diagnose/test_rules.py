@@ -81,7 +81,9 @@ CASES: dict[str, tuple[str, str, str]] = {
                "nl80211: Set mode ifindex 4 iftype 3 (AP)\n"),
     "R2W204": ("error", "Could not set channel for kernel driver\n", "Mode: IEEE 802.11a  Channel: 36  Frequency: 5180 MHz\n"),
     "R2W205": ("error", "Management frame protection (ieee80211w) not supported by the driver\n",
-               "nl80211: Driver does not support authentication/association or connect commands\n"),
+               "nl80211: Driver does not support authentication/association or connect commands\n"
+               "TDLS: Driver does not support TDLS channel switching\n"
+               "nl80211: Driver does not support rekey offload\n"),
     "R2W206": ("error", "Could not read interface wlan1mon flags: No such device\n",
                "[ 25.2] IPv6: ADDRCONF(NETDEV_UP): wlan0: link is not ready\n"
                "[ 25.3] IPv6: ADDRCONF(NETDEV_CHANGE): wlan0: link becomes ready\n"),
@@ -231,3 +233,13 @@ def test_supplicant_terminating_is_not_a_clean_ap_shutdown(tmp_path) -> None:
     assert "clean_shutdown" not in kinds(diagnose([str(ap), str(sta)]))
     ap.write_text(ap.read_text() + f"{T}.800000: wlan0: AP-DISABLED \n{T}.800100: wlan0: CTRL-EVENT-TERMINATING \n")
     assert "clean_shutdown" in kinds(diagnose([str(ap), str(sta)]))
+
+
+def test_unsupported_ht_capability_is_a_config_problem() -> None:
+    """hostapd's 'Driver does not support configured HT capability [X]' is config_unsupported_by_driver."""
+    from .helpers import kinds
+
+    res = run_text("Configuration file: /etc/hostapd/hostapd.conf\n"
+                   "Driver does not support configured HT capability [SHORT-GI-40]\n"
+                   "wlan0: interface state UNINITIALIZED->DISABLED\n")
+    assert "config_unsupported_by_driver" in kinds(res)
