@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import lzma
+import os
 from pathlib import Path
 
 import pytest
@@ -94,7 +95,8 @@ def test_grep_and_python_prefilters_agree(case_id: str, monkeypatch: pytest.Monk
     """The external-grep fast path and the pure-Python prefilter give the same diagnosis (incl. hard wraps)."""
     if readers.grep_binary() is None:
         pytest.skip("no usable grep on this system")
-    corpus = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "dev"
+    shared = Path(os.environ.get("R2WIFI_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+    corpus = shared / "corpus" / "dev"
     case = next(corpus.glob(f"{case_id}-*"))
     with_grep = diagnose([str(case)])
     monkeypatch.setenv("R2WIFI_NO_GREP", "1")
