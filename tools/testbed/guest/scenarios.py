@@ -248,6 +248,16 @@ class Bed:
         self.wait_log("wpa_supplicant.log", r"CTRL-EVENT-CONNECTED", 40)
         self.wait_log("hostapd.log", r"AP-STA-CONNECTED " + STA_MAC, 20)
 
+    def dhcp_lease(self) -> None:
+        """The station asks for a DHCP lease over the air (busybox udhcpc); records it as data["lease"]."""
+        script = self.conf / "udhcpc.sh"
+        script.write_text('#!/bin/sh\n[ "$1" = bound ] && ip addr add "$ip/${mask:-24}" dev "$interface"\nexit 0\n')
+        script.chmod(0o755)
+        out = self.step("dhcp lease", lambda: sh(["busybox", "udhcpc", "-i", STA_IF, "-n", "-q", "-f", "-t", "10",
+                                                  "-s", str(script)], ns=NETNS, timeout=90, merge=True))
+        m = re.search(r"lease of (\S+) obtained", str(out))
+        self.data["lease"] = m.group(1) if m else None
+
     def step(self, what: str, fn: Callable[[], object]) -> object:
         t0 = time.monotonic()
         try:
@@ -265,13 +275,7 @@ def s_baseline(bed: Bed) -> None:
     bed.hostapd()
     bed.dnsmasq()
     bed.connect()
-    script = bed.conf / "udhcpc.sh"
-    script.write_text('#!/bin/sh\n[ "$1" = bound ] && ip addr add "$ip/${mask:-24}" dev "$interface"\nexit 0\n')
-    script.chmod(0o755)
-    out = bed.step("dhcp lease", lambda: sh(["busybox", "udhcpc", "-i", STA_IF, "-n", "-q", "-f", "-t", "10",
-                                             "-s", str(script)], ns=NETNS, timeout=90, merge=True))
-    m = re.search(r"lease of (\S+) obtained", str(out))
-    bed.data["lease"] = m.group(1) if m else None
+    bed.dhcp_lease()
     ping = bed.step("ping", lambda: sh(["busybox", "ping", "-c", "3", "-W", "5", AP_IP], ns=NETNS, timeout=60))
     bed.data["ping_ok"] = " 0% packet loss" in str(ping)
     sig = bed.hostapd_cli("sta", STA_MAC)
@@ -471,13 +475,7 @@ def s_r2wifi_ap(bed: Bed) -> None:
     bed.logs["hostapd.log"] = str(hlog)
     bed.data["status_up"] = st
     bed.connect()
-    script = bed.conf / "udhcpc.sh"
-    script.write_text('#!/bin/sh\n[ "$1" = bound ] && ip addr add "$ip/${mask:-24}" dev "$interface"\nexit 0\n')
-    script.chmod(0o755)
-    out = bed.step("dhcp lease", lambda: sh(["busybox", "udhcpc", "-i", STA_IF, "-n", "-q", "-f", "-t", "10",
-                                             "-s", str(script)], ns=NETNS, timeout=90, merge=True))
-    m = re.search(r"lease of (\S+) obtained", str(out))
-    bed.data["lease"] = m.group(1) if m else None
+    bed.dhcp_lease()
     bed.data["status_connected"] = status()
     # shaping: TCP from the AP to the station through wlan0's egress qdisc
     me = str(Path(__file__).resolve())
