@@ -38,6 +38,8 @@ from r2wifi.service.ap import ApController, ApLock
 from r2wifi.service.sdnotify import Notifier
 
 RECOVERY_MAX = 300.0  # seconds a recovery may keep the systemd watchdog fed
+READY_WAIT = 10.0  # seconds `run` waits for its watchers to be in place before it says "supervising"
+WATCHERS = ("processes", "ctrl", "kmsg", "hostapd-log")
 
 
 def ladder_config(cfg: Any) -> L.LadderConfig:
@@ -97,6 +99,9 @@ class Supervisor:
         self.last_recovery_end = 0.0
         self.logfile = ctl.dir / "supervisor.log"
         self.recoveries: list[dict[str, Any]] = []
+        # Set by each watcher once its source is open (attached, positioned): `run` announces
+        # "supervising" (and READY=1) only then, so nothing logged afterwards can be missed.
+        self.watching = {name: threading.Event() for name in WATCHERS}
 
     # -- logging ---------------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -135,6 +140,7 @@ class Supervisor:
                     reported.add(("launcher", 0))
                     self.put(L.LauncherExited(self.clock()))
             reported = {r for r in reported if not (r[1] == 0 and r[0] in pids)}
+            self.watching["processes"].set()
             fds: dict[int, tuple[str, int]] = {}
             try:
                 for name, pid in pids.items():
@@ -161,11 +167,13 @@ class Supervisor:
         path = self.ctl.ctrl_path()
         while not self.stop.is_set():
             if not path.exists() or self.recovering_since is not None:
+                self.watching["ctrl"].set()  # no hostapd to attach to: the process watcher covers it
                 self.stop.wait(0.2)
                 continue
             try:
                 with CtrlClient(path, timeout=2.0) as c:
                     c.attach()
+                    self.watching["ctrl"].set()
                     while not self.stop.is_set() and self.recovering_since is None:
                         ev = c.next_event(0.5)
                         if ev is None:
@@ -176,18 +184,23 @@ class Supervisor:
                         if mapped is not None:
                             self.put(mapped)
             except (CtrlError, OSError):
+                self.watching["ctrl"].set()
                 self.stop.wait(0.2)
 
     def _watch_kmsg(self) -> None:
         if self.kmsg is None:
+            self.watching["kmsg"].set()
             return
         try:
-            for n, rec in enumerate(self.kmsg()):
+            records = self.kmsg()  # opens and positions the source before returning
+            self.watching["kmsg"].set()
+            for n, rec in enumerate(records):
                 if self.stop.is_set():
                     return
                 for ev in events_from_log_line(rec, file="kmsg", line=n, t=self.clock()):
                     self.put(ev)
         except Exception as err:  # noqa: BLE001 - a dead log follower must not kill the service
+            self.watching["kmsg"].set()
             self.say(f"kernel log follower stopped: {err}")
 
     def _watch_hostapd_log(self) -> None:
@@ -195,6 +208,7 @@ class Supervisor:
         fh = None
         ino = None
         n = 0
+        first = True  # only what was in the log before we started is skipped
         while not self.stop.is_set():
             try:
                 st = path.stat()
@@ -202,15 +216,18 @@ class Supervisor:
                     if fh is not None:
                         fh.close()
                     fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115
-                    if ino is None:
+                    if first:
                         fh.seek(0, os.SEEK_END)
                     ino = st.st_ino
+                first = False
+                self.watching["hostapd-log"].set()
                 for raw in fh:
                     n += 1
                     for ev in events_from_log_line(raw.rstrip("\n"), file=str(path), line=n, t=self.clock()):
                         self.put(ev)
             except FileNotFoundError:
-                pass
+                first = False
+                self.watching["hostapd-log"].set()
             self.stop.wait(0.3)
         if fh is not None:
             fh.close()
@@ -275,12 +292,18 @@ class Supervisor:
         return None
 
     def run(self) -> int:
-        self.say(f"supervising {self.ctl.interface} (stall after {self.ladder.config.stall_seconds:g} s, "
-                 f"at most {self.ladder.config.limit} recoveries in {self.ladder.config.limit_window:g} s)")
         threads = [threading.Thread(target=f, daemon=True, name=f.__name__) for f in
                    (self._watch_processes, self._watch_ctrl, self._watch_kmsg, self._watch_hostapd_log)]
         for t in threads:
             t.start()
+        deadline = time.monotonic() + READY_WAIT
+        for ev in self.watching.values():
+            ev.wait(max(0.0, deadline - time.monotonic()))
+        late = [name for name, ev in self.watching.items() if not ev.is_set()]
+        if late:
+            self.say(f"not yet watching: {', '.join(late)} (continuing; events before they start are missed)")
+        self.say(f"supervising {self.ctl.interface} (stall after {self.ladder.config.stall_seconds:g} s, "
+                 f"at most {self.ladder.config.limit} recoveries in {self.ladder.config.limit_window:g} s)")
         self.notifier.ready("AP up")
         wd = self.notifier.watchdog_interval
         next_wd = self.clock()

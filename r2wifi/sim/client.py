@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from r2wifi.errors import UserError
 from r2wifi.paths import sim_dir as default_sim_dir
@@ -199,15 +199,20 @@ class SimBackend:
         return str(self.sim_dir / "kmsg")
 
     def follow_kmsg(self, from_start: bool = False) -> Iterator[str]:
-        """Yield kmsg records (``prio,seq,usec,-;message``); ends when the simulator stops."""
+        """Open the simulator's kernel log now; the iterator yields records (``prio,seq,usec,-;message``)
+        and ends when the simulator stops. Opened before this returns, as on the real backend."""
         path = self.kmsg_path()
         try:
-            fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - generator owns it
+            fh = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - the iterator owns it
         except FileNotFoundError:
             raise UserError(NOT_RUNNING) from None
+        if not from_start:
+            fh.seek(0, os.SEEK_END)
+        return self._kmsg_records(fh, path)
+
+    @staticmethod
+    def _kmsg_records(fh: TextIO, path: str) -> Iterator[str]:
         with fh:
-            if not from_start:
-                fh.seek(0, os.SEEK_END)
             buf = ""
             while True:
                 chunk = fh.readline()

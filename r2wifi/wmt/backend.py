@@ -153,11 +153,19 @@ class RealBackend:
         return "/dev/kmsg"
 
     def follow_kmsg(self, from_start: bool = False) -> Iterator[str]:
-        """Yield /dev/kmsg records (``prio,seq,usec,flags;message``) as text lines, forever."""
+        """Open /dev/kmsg now; the iterator yields its records (``prio,seq,usec,flags;message``) forever.
+
+        The device is opened (and positioned) before this returns, so every record logged after the
+        call is seen: a caller that reports "watching" once this returns does not lose a race.
+        """
         fd = os.open(self.kmsg_path(), os.O_RDONLY | os.O_NONBLOCK)
+        if not from_start:
+            os.lseek(fd, 0, os.SEEK_END)
+        return self._kmsg_records(fd)
+
+    @staticmethod
+    def _kmsg_records(fd: int) -> Iterator[str]:
         try:
-            if not from_start:
-                os.lseek(fd, 0, os.SEEK_END)
             p = select.poll()
             p.register(fd, select.POLLIN)
             while True:
@@ -173,7 +181,6 @@ class RealBackend:
                 yield rec.decode("utf-8", "replace").rstrip("\n")
         finally:
             os.close(fd)
-
 
     def hci_devices(self) -> list[str]:
         """Bluetooth HCI devices (``hci0``...) from /sys/class/bluetooth."""

@@ -37,6 +37,9 @@ class LauncherFiles:
     state: Path
 
 
+ACQUIRE_PATIENCE = 0.5  # seconds a starting launcher retries a refused lock (see LauncherLock.acquire)
+
+
 def files(base: Path | None = None) -> LauncherFiles:
     d = base or state_dir()
     return LauncherFiles(d / "launcher.pid", d / "launcher.lock", d / "launcher.log", d / "launcher.json")
@@ -51,13 +54,19 @@ def _read_pid(path: Path) -> int | None:
 
 
 def lock_is_held(lock: Path) -> bool:
-    """True when some process holds the launcher lock (we try it without blocking)."""
+    """True when a launcher holds the lock.
+
+    The probe takes a *shared* lock without blocking: probes never conflict with each other (two
+    ``status`` calls at once both see the truth), only with the launcher's exclusive lock. A launcher
+    that starts while a probe holds its shared lock for a few microseconds retries
+    (:meth:`LauncherLock.acquire`), so a probe can never make a new launcher fail.
+    """
     try:
-        fd = os.open(lock, os.O_RDWR)
+        fd = os.open(lock, os.O_RDONLY)
     except FileNotFoundError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError as e:
         if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
             return True
@@ -83,15 +92,24 @@ class LauncherLock:
         self.files = files(base)
         self.fd = -1
 
-    def acquire(self) -> int | None:
-        """Take the lock; returns None on success, else the pid of the holder (-1 if unknown)."""
+    def acquire(self, patience: float = ACQUIRE_PATIENCE) -> int | None:
+        """Take the lock; returns None on success, else the pid of the holder (-1 if unknown).
+
+        A refusal is retried for up to ``patience`` seconds: probes (:func:`lock_is_held`) hold a
+        shared lock for microseconds, a launcher holds its lock for its whole life.
+        """
         ensure_dir(self.files.lock.parent)
         fd = os.open(self.files.lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            return _read_pid(self.files.pid) or -1
+        deadline = time.monotonic() + patience
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return _read_pid(self.files.pid) or -1
+                time.sleep(0.01)
         self.fd = fd
         atomic_write(self.files.pid, f"{os.getpid()}\n")
         return None

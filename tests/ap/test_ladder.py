@@ -235,3 +235,59 @@ def test_supervisor_climbs_when_a_rung_fails(tmp_path) -> None:  # type: ignore[
     log = (tmp_path / "supervisor.log").read_text()
     assert "restart-hostapd FAILED: restart_hostapd broke" in log
     assert "recovery: reset-wifi (reason: restart-hostapd failed: restart_hostapd broke)" in log
+
+
+class _SlowDaemons:
+    """The daemons seam, slow to name hostapd's log (a loaded machine), with hostapd alive (our pid)."""
+
+    def __init__(self, log) -> None:  # type: ignore[no-untyped-def]
+        self.log = log
+
+    def pid(self, _name: str) -> int:
+        import os
+
+        return os.getpid()
+
+    def logfile(self, _name: str):  # type: ignore[no-untyped-def]
+        import time
+
+        time.sleep(0.3)
+        return self.log
+
+
+def test_supervisor_announces_itself_only_once_every_watcher_is_in_place(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Lines hostapd logs right after "supervising" is printed are seen, however slowly the watchers start."""
+    import dataclasses
+    import io
+    import threading
+    import time
+
+    from r2wifi.service.supervisor import Supervisor
+
+    ctl = FakeController(tmp_path, fail=set())
+    ctl.cfg = dataclasses.replace(ctl.cfg, chip=dataclasses.replace(ctl.cfg.chip, enabled=False))
+    log = tmp_path / "hostapd.log"
+    log.write_text("1.0: ap0: old line from before the supervisor started\n")
+    ctl.daemon_name = "hostapd"  # type: ignore[attr-defined]
+    ctl.interface = "ap0"  # type: ignore[attr-defined]
+    ctl.daemons = _SlowDaemons(log)  # type: ignore[attr-defined]
+    ctl.ctrl_path = lambda: tmp_path / "no-ctrl-socket"  # type: ignore[attr-defined]
+    out = io.StringIO()
+    sup = Supervisor(ctl, out=out)  # type: ignore[arg-type]
+    th = threading.Thread(target=sup.run, daemon=True)
+    th.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "supervising" not in out.getvalue():
+            assert time.monotonic() < deadline, out.getvalue()
+            time.sleep(0.01)
+        with open(log, "a") as fh:
+            for i in range(5):
+                fh.write(f"{time.time():.6f}: ap0: STA 02:00:00:00:00:0{i} WPA: EAPOL-Key timeout\n")
+        while "restart_hostapd" not in ctl.calls:
+            assert time.monotonic() < deadline, out.getvalue()
+            time.sleep(0.02)
+        assert "not yet watching" not in out.getvalue()
+    finally:
+        sup.stop.set()
+        th.join(5)

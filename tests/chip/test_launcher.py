@@ -162,11 +162,31 @@ def test_second_launcher_is_refused_by_the_lock(sdir):
     b = state.LauncherLock()
     import os
 
-    assert b.acquire() == os.getpid()
+    assert b.acquire(patience=0.05) == os.getpid()
     a.release()
     assert state.launcher_pid() is None
     assert b.acquire() is None
     b.release()
+
+
+def test_status_probes_never_make_a_starting_launcher_fail(sdir):
+    """A probe holding the lock file's shared lock (a `status` at that instant) delays a launcher, never refuses it."""
+    import fcntl
+    import os
+
+    lock_path = state.files().lock
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    probe = os.open(lock_path, os.O_RDONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        assert state.launcher_pid() is None  # a second probe at the same time: still "no launcher"
+        threading.Timer(0.1, fcntl.flock, (probe, fcntl.LOCK_UN)).start()
+        a = state.LauncherLock()
+        assert a.acquire() is None
+        assert state.launcher_pid() == os.getpid()
+        a.release()
+    finally:
+        os.close(probe)
 
 
 def test_vendor_launcher_process_is_detected(tmp_path):
