@@ -296,10 +296,10 @@ class Supervisor:
                    (self._watch_processes, self._watch_ctrl, self._watch_kmsg, self._watch_hostapd_log)]
         for t in threads:
             t.start()
-        deadline = time.monotonic() + READY_WAIT
-        for ev in self.watching.values():
-            ev.wait(max(0.0, deadline - time.monotonic()))
-        late = [name for name, ev in self.watching.items() if not ev.is_set()]
+        ready_by = time.monotonic() + READY_WAIT
+        for flag in self.watching.values():
+            flag.wait(max(0.0, ready_by - time.monotonic()))
+        late = [name for name, flag in self.watching.items() if not flag.is_set()]
         if late:
             self.say(f"not yet watching: {', '.join(late)} (continuing; events before they start are missed)")
         self.say(f"supervising {self.ctl.interface} (stall after {self.ladder.config.stall_seconds:g} s, "
