@@ -2,7 +2,8 @@
 
 Builds ~``--size-mb`` MB (default 1024) in a temp dir by repeating the corpus' debug hostapd log
 and kernel excerpts (with fresh MACs per block so stations stay distinct but bounded), then runs
-the analysis in a child process twice - with the external-grep fast path and with the pure-Python
+the analysis in a child process per path - the mypyc-compiled modules with the external-grep fast
+path (when ``r2wifi accel build`` was run), pure Python with grep, and pure Python with its own
 scanner (``R2WIFI_NO_GREP=1``) - and ``grep -cE`` over exactly the keyword pattern the analyzer
 prefilters with, and prints per path: MB/s, peak RSS, and the ratio to grep.
 Goals: >= 150 MB/s, peak RSS < 150 MB, within 5x of grep.
@@ -65,18 +66,24 @@ def grep_seconds(path: Path) -> float:
     return dt
 
 
-def run_child(log: Path, no_grep: bool) -> dict[str, float]:
+def run_child(log: Path, no_grep: bool, compiled: bool = False) -> dict[str, float]:
     """One diagnosis in a fresh process (so each path gets its own peak RSS)."""
     env = dict(os.environ)
     env.pop("R2WIFI_NO_GREP", None)
     if no_grep:
         env["R2WIFI_NO_GREP"] = "1"
+    env["R2WIFI_ACCEL"] = "1" if compiled else "0"
     p = subprocess.run([sys.executable, __file__, "--child", str(log)], capture_output=True, text=True,
                        check=True, env=env)
     return json.loads(p.stdout)
 
 
 def child(log: str) -> int:
+    from r2wifi import accel
+
+    want = os.environ.get("R2WIFI_ACCEL") == "1"
+    if want != accel.active():
+        raise SystemExit(f"child: compiled modules {'not ' if want else ''}loaded as asked")
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
     result = diagnose([log])
@@ -91,7 +98,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--child", metavar="LOG", help=argparse.SUPPRESS)
-    ap.add_argument("--only", choices=("grep", "python"), help="measure only this path (default: both)")
+    ap.add_argument("--only", choices=("compiled", "grep", "python"), help="measure only this path (default: all)")
     ns = ap.parse_args()
     if ns.child:
         return child(ns.child)
@@ -101,9 +108,17 @@ def main() -> int:
         mb = n / (1 << 20)
         g = grep_seconds(log)
         runs = []
-        if grep_binary() is not None and ns.only != "python":
-            runs.append(("with grep", run_child(log, False)))
-        if ns.only != "grep":
+        from r2wifi import accel
+
+        built, why = accel.check()
+        if grep_binary() is not None and ns.only in (None, "compiled"):
+            if built is not None:
+                runs.append(("compiled+grep", run_child(log, False, compiled=True)))
+            else:
+                print(f"compiled:     skipped: {why}")
+        if grep_binary() is not None and ns.only in (None, "grep"):
+            runs.append(("Python+grep", run_child(log, False)))
+        if ns.only in (None, "python"):
             runs.append(("pure Python", run_child(log, True)))
         g = min(g, grep_seconds(log))
     first = runs[0][1]
@@ -111,7 +126,7 @@ def main() -> int:
     print(f"grep -cE:     {g:.2f} s = {mb / g:.0f} MB/s over the analyzer's {len(set(KEYWORDS))} keywords")
     for label, r in runs:
         dt = r["dt"]
-        print(f"{label + ':':13} {dt:.2f} s = {mb / dt:.0f} MB/s (goal >= 150), peak RSS {r['rss']:.0f} MB "
+        print(f"{label + ':':14} {dt:.2f} s = {mb / dt:.0f} MB/s (goal >= 150), peak RSS {r['rss']:.0f} MB "
               f"(at start {r['rss0']:.0f}; goal < 150), diagnose/grep = {dt / g:.2f}x (goal <= 5x)")
     return 0
 

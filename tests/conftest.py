@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 
+# The suite tests the pure-Python reference path; tests/diagnose/test_accel.py switches the optional
+# compiled modules on in child processes and checks they change nothing.
+os.environ.setdefault("R2WIFI_ACCEL", "0")
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("R2WIFI_SHARED", REPO.parent / "shared"))
 

@@ -29,5 +29,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "doctor": ("r2wifi.cli.doctor", "check the live system: kernel, device tree, nodes, firmware, managers"),
     "bundle": ("r2wifi.cli.bundle", "make one redacted support archive for a forum post"),
     "kernel": ("r2wifi.cli.kernel", "install, list and roll back kernels on the SD card safely"),
+    "accel": ("r2wifi.cli.accel", "build, check or remove the optional compiled accelerator of diagnose"),
     "bt": ("r2wifi.cli.bt", "Bluetooth on the internal combo chip: up | status"),
 }

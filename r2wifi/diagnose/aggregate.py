@@ -48,8 +48,9 @@ class Run:
 class Aggregate:
     def __init__(self) -> None:
         self.tracker = Tracker()
-        self.counts: Counter[str] = Counter()  # event kinds
-        self.keys: Counter[str] = Counter()  # finding keys noted
+        # plain dicts, not Counters, for the per-event counts: the hot path (see analyze._scan)
+        self.counts: dict[str, int] = {}  # event kinds
+        self.keys: dict[str, int] = {}  # finding keys noted
         self.evidence: dict[str, list[tuple[str, int]]] = {}
         self.key_stations: dict[str, set[str]] = {}
         self.run = Run()
@@ -81,7 +82,7 @@ class Aggregate:
         # per station: (t, kind, text, file, line) of its last events; see timeline()
         self.timelines: dict[str, deque[tuple[float | None, str, str, str, int]]] = {}
         self.clock_offset: float | None = None
-        self.ifaces: dict[str, Counter[str]] = {}
+        self.ifaces: dict[str, dict[str, int]] = {}
         # files that show a station's own daemon (wpa_supplicant) or the AP: a CTRL-EVENT-TERMINATING
         # in a supplicant's log is the client stopping, not the AP shutting down cleanly
         self.client_files: set[str] = set()
@@ -93,7 +94,8 @@ class Aggregate:
 
     # ---------------------------------------------------------------- helpers
     def note(self, key: str, ev: Event | None, station: str | None = None, ref: tuple[str, int] | None = None) -> None:
-        self.keys[key] += 1
+        keys = self.keys
+        keys[key] = keys.get(key, 0) + 1
         lst = self.evidence.get(key)
         if lst is None:
             lst = self.evidence[key] = []
@@ -113,20 +115,20 @@ class Aggregate:
         """Same effect as ``add`` of a station-less BENIGN event, without building the event."""
         if ts is not None:
             self.last_t = ts
-        self.counts[K.BENIGN] += 1
+        self.counts[K.BENIGN] = self.counts.get(K.BENIGN, 0) + 1
         self.benign[what] += 1
-        self.keys["benign_noise"] += 1
+        self.keys["benign_noise"] = self.keys.get("benign_noise", 0) + 1
         lst = self.evidence.setdefault("benign_noise", [])
         if len(lst) < MAX_EVIDENCE and (file, line) not in lst:
             lst.append((file, line))
 
-    def add_benign_counts(self, counts: Counter[str]) -> None:
+    def add_benign_counts(self, counts: dict[str, int]) -> None:
         """Fold in benign lines counted elsewhere (names already seen, evidence already full)."""
         n = sum(counts.values())
         if not n:
             return
-        self.counts[K.BENIGN] += n
-        self.keys["benign_noise"] += n
+        self.counts[K.BENIGN] = self.counts.get(K.BENIGN, 0) + n
+        self.keys["benign_noise"] = self.keys.get("benign_noise", 0) + n
         self.benign.update(counts)
 
     def _timeline(self, ev: Event) -> None:
@@ -181,7 +183,8 @@ class Aggregate:
         if ts is not None:
             self.last_t = ts
         k = ev.kind
-        self.counts[k] += 1
+        counts = self.counts
+        counts[k] = counts.get(k, 0) + 1
         if k in _CLIENT_KINDS:
             self.client_files.add(ev.file)
         elif k in _AP_KINDS:
@@ -189,8 +192,8 @@ class Aggregate:
         if ev.iface and ev.source == "hostapd":
             c = self.ifaces.get(ev.iface)
             if c is None:
-                c = self.ifaces[ev.iface] = Counter()
-            c[k] += 1
+                c = self.ifaces[ev.iface] = {}
+            c[k] = c.get(k, 0) + 1
         handler = _HANDLERS.get(k)
         if handler is not None:
             handler(self, ev)
@@ -269,7 +272,7 @@ class Aggregate:
             end = self.last_t
             if end is None or end - self.txq_open_since >= 5.0 or self.txq_stops <= 1:
                 self.note("tx_queue_stall", None, ref=self.txq_open_ref)
-                self.keys["tx_stuck"] += 1
+                self.keys["tx_stuck"] = self.keys.get("tx_stuck", 0) + 1
         for dev, n in self.link_not_ready.items():
             if n >= 2 and dev not in self.link_ready:
                 for ref in self.link_refs.get(dev, []):
@@ -369,7 +372,7 @@ def _benign(a: Aggregate, ev: Event) -> None:
     if what != "poll_ok" or a.benign[what] <= 3:
         a.note("benign_noise", ev, station="")
     else:
-        a.keys["benign_noise"] += 1
+        a.keys["benign_noise"] = a.keys.get("benign_noise", 0) + 1
 
 
 def _driver_error(a: Aggregate, ev: Event) -> None:

@@ -21,6 +21,7 @@ station, a bounded ``timeline``.
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import time
 from collections import Counter
@@ -39,7 +40,7 @@ SAMPLE_LINES = 400
 MAX_REVERSE_LINES = 2_000_000
 MAX_SESSIONS_OUT = 50
 PREFILTER = readers.anchored_regex(ev_mod.KEYWORDS)
-PREFILTER_STR = __import__("re").compile("|".join(__import__("re").escape(k) for k in
+PREFILTER_STR = re.compile("|".join(re.escape(k) for k in
                                                   sorted(set(ev_mod.KEYWORDS), key=len, reverse=True)))
 
 
@@ -196,6 +197,65 @@ def _benign_what(u: wrappers.Unwrapped, parts: list[ev_mod.Classified]) -> str |
     return None
 
 
+# Stamped lines: a wrapper timestamp makes every repeat of a message a different raw line, so the
+# raw-line cache above never hits (hostapd -t, kmsg, dmesg and syslog logs are stamped on every
+# line). Their prefix shapes are recognised here with one small regex each; the rest of the line
+# (the "tail": host, program and message) keys a second cache of the classification, and only the
+# stamp is parsed per line, with the same arithmetic as wrappers.unwrap. A template is stored only
+# after the full path agreed with the fast one on that line (format, stamp, no paste damage).
+_STAMP_DIGIT = re.compile(rb"(\d{1,2}),\d+,(\d+),[^;\n]*;|(\d{9,10}\.\d{1,9}): ")
+_STAMP_DMESG = re.compile(rb"\[\s*(\d+\.\d+)\] ?")
+_STAMP_SYSLOG = re.compile(rb"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) "
+                           rb"(?:(\S+ (?:kernel|vmunix|klogd): ?)\[\s*(\d+\.\d+)\] ?)?")
+_SHAPE_FMT = ("kmsg", "hostapd-t", "dmesg", "syslog")
+_TailKey = tuple[int, bytes]
+# template: (fmt, parts, benign what, tail length in characters, the tail may end a wrapped line)
+_Template = tuple[str, list[ev_mod.Classified], "str | None", int, bool]
+_TAIL_CACHE: dict[_TailKey, _Template] = {}
+
+
+def _stamp(raw: bytes, year: int) -> tuple[_TailKey, int, float | None, float | None] | None:
+    """``((shape, tail), prefix length, ts, uptime)`` of a stamped raw line; None: not a known shape.
+
+    The tail is the line without its stamps (a syslog'd kernel line has two: the date and the
+    kernel's ``[uptime]``), so every repeat of a message has the same tail.
+    """
+    c = raw[:1]
+    if c.isdigit():
+        m = _STAMP_DIGIT.match(raw)
+        if m is None:
+            return None
+        if m.group(3) is not None:
+            return (1, raw[m.end():]), m.end(), float(m.group(3)), None
+        return (0, raw[m.end():]), m.end(), None, int(m.group(2)) / 1e6
+    if c == b"[":
+        m = _STAMP_DMESG.match(raw)
+        return ((2, raw[m.end():]), m.end(), None, float(m.group(1))) if m is not None else None
+    if c.isalpha():
+        m = _STAMP_SYSLOG.match(raw)
+        if m is None:
+            return None
+        mon = wrappers.MONTHS.get(m.group(1).decode().lower())
+        if mon is None:
+            return None
+        ts = wrappers.epoch(year, mon, int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)))
+        if m.group(7) is not None:  # "host kernel: [ uptime] message"
+            return (3, m.group(6) + b"[]" + raw[m.end():]), m.end(), ts, float(m.group(7))
+        return (3, raw[m.end():]), m.end(), ts, None
+    return None
+
+
+def _template(raw: bytes, plan: _Plan, st: tuple[_TailKey, int, float | None, float | None]) -> _Template | None:
+    """The tail template of a fully planned stamped line, when the fast path agrees with it."""
+    cleaned, damaged, u, parts, _wrap, what = plan
+    key, plen, ts, uptime = st
+    if (u.fmt != _SHAPE_FMT[key[0]] or damaged or u.ts != ts or u.uptime != uptime
+            or cleaned != readers.decode(raw.rstrip(b"\r"))):
+        return None
+    tail = cleaned[plen:]
+    return u.fmt, parts, what, len(tail), tail[-1:] not in (".", ":", ")") or tail.endswith("due to")
+
+
 def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
     """The fast path: only lines matching a keyword reach Python; repeated lines cost a dict lookup.
 
@@ -204,8 +264,9 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
     """
     scan = readers.Scan(src, ev_mod.KEYWORDS, grep=readers.grep_binary(), rx=PREFILTER)
     cache = _RAW_CACHE
-    formats: Counter[str] = Counter()
-    bulk: Counter[str] = Counter()
+    tails = _TAIL_CACHE
+    formats: dict[str, int] = {}  # plain dicts: a Counter's += costs a Python-level call per line
+    bulk: dict[str, int] = {}
     add_benign = agg.add_benign
     add = agg.add
     seen_benign = agg.benign
@@ -214,21 +275,41 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
     year = fs.year
     skip = -1
     damaged_n = 0
+    cleaned: str | None
     for batch in scan.batches():
         for lineno, raw, after in batch:
             if lineno == skip:
                 continue
             plan = cache.get(raw)
-            if plan is None:
-                plan = _plan(raw, year)
-                if plan is None:
-                    continue
-                if plan[2].fmt == "plain":
-                    if len(cache) >= _RAW_CACHE_MAX:
-                        cache.clear()
-                    cache[raw] = plan
-            cleaned, damaged, u, parts, wrap, what = plan
+            if plan is not None:
+                cleaned, damaged, u, parts, wrap, what = plan
+                fmt, ts, uptime = u.fmt, u.ts, u.uptime
+            else:
+                st = _stamp(raw, year)
+                tpl = tails.get(st[0]) if st is not None else None
+                if st is not None and tpl is not None:
+                    _key, plen, ts, uptime = st
+                    fmt, parts, what, tlen, end_ok = tpl
+                    damaged = False
+                    wrap = end_ok and 40 <= plen + tlen <= 84
+                    cleaned = None  # decoded only when needed (events, hard-wrap check)
+                else:
+                    plan = _plan(raw, year)
+                    if plan is None:
+                        continue
+                    cleaned, damaged, u, parts, wrap, what = plan
+                    fmt, ts, uptime = u.fmt, u.ts, u.uptime
+                    if fmt == "plain":
+                        if len(cache) >= _RAW_CACHE_MAX:
+                            cache.clear()
+                        cache[raw] = plan
+                    elif st is not None and (t := _template(raw, plan, st)) is not None:
+                        if len(tails) >= _RAW_CACHE_MAX:
+                            tails.clear()
+                        tails[st[0]] = t
             if wrap:
+                if cleaned is None:
+                    cleaned = readers.decode(raw.rstrip(b"\r"))
                 tail = _tail(scan, cleaned, after)
                 if tail is not None:
                     skip = lineno + 1
@@ -237,24 +318,24 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
                     u = wrappers.unwrap(cleaned, year=year)
                     parts = ev_mod.classified(u)
                     what = _benign_what(u, parts)
+                    fmt, ts, uptime = u.fmt, u.ts, u.uptime
             if damaged:
                 damaged_n += 1
-            formats[u.fmt] += 1
+            formats[fmt] = formats.get(fmt, 0) + 1
             if what is not None:
-                if (u.ts is None and what != "poll_ok" and what in seen_benign
+                if (ts is None and what != "poll_ok" and what in seen_benign
                         and len(evidence.get("benign_noise", ())) >= MAX_EVIDENCE):
-                    bulk[what] += 1
+                    bulk[what] = bulk.get(what, 0) + 1
                 else:
-                    add_benign(what, name, lineno, u.ts)
+                    add_benign(what, name, lineno, ts)
                 continue
             if not parts:
                 continue
-            ts = u.ts
+            if cleaned is None:
+                cleaned = readers.decode(raw.rstrip(b"\r"))
             for kind, source, station, iface, params, is_kernel, up in parts:
-                uptime = u.uptime
-                if is_kernel and up is not None:
-                    uptime = up
-                add(Event(kind, source, name, lineno, cleaned, ts, uptime, station, iface, params))
+                add(Event(kind, source, name, lineno, cleaned, ts,
+                          up if is_kernel and up is not None else uptime, station, iface, params))
     agg.add_benign_counts(bulk)
     fs.damaged += damaged_n
     fs.formats.update(formats)

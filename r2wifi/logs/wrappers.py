@@ -105,6 +105,9 @@ def _epoch(year: int, month: int, day: int, hh: int, mm: int, ss: int) -> float 
     return float(base + (day - 1) * 86400 + hh * 3600 + mm * 60 + ss)
 
 
+epoch = _epoch  # the public name (the stamped-line fast path of diagnose parses stamps itself)
+
+
 def clean(raw: str) -> tuple[str, bool]:
     """Remove paste damage. Returns (line, had_damage)."""
     line = raw.rstrip("\r\n")

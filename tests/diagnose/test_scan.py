@@ -181,3 +181,56 @@ def test_an_absurdly_long_hit_line_is_skipped_with_bounded_memory(tmp_path: Path
     got = [(n, raw) for batch in scan.batches() for n, raw, _after in batch]
     assert got == [(1, b"wlan0: AP-ENABLED"), (3, b"wlan0: STA 02:00:00:00:01:00 IEEE 802.11: associated")]
     assert scan.lines == 3
+
+
+_MESSAGES = [
+    "wlan0: STA 02:00:00:00:00:{:02x} IEEE 802.11: associated (aid 1)",
+    "wlan0: STA 02:00:00:00:00:{:02x} WPA: sending 1/4 msg of 4-Way Handshake",
+    "wlan0: STA 02:00:00:00:00:{:02x} WPA: EAPOL-Key timeout",
+    "wlan0: AP-STA-CONNECTED 02:00:00:00:00:{:02x}",
+    "wlan0: STA 02:00:00:00:00:{:02x} IEEE 802.11: disassociated",
+    "p2pHardStartXmit:(TX INFO)netif_stop_subqueue for ap0, Queue len: {}",
+    "nl80211: set_key failed; err=-22 Invalid argument)",
+    "brcmfmac: brcmf_sdio_txfail: sdio error, abort command and terminate frame {}",
+    "mmc1: Timeout waiting for hardware interrupt.",
+    "[WMT-CORE][E]wmt_core_stp_init(648):WMT-CORE: no hif info! {}",
+]
+_STAMPS = st.one_of(
+    st.tuples(st.just("kmsg"), st.integers(0, 7), st.integers(0, 10**9)),
+    st.tuples(st.just("epoch"), st.integers(10**9, 2 * 10**9 - 1), st.integers(0, 999999)),
+    st.tuples(st.just("dmesg"), st.integers(0, 10**6), st.integers(0, 999999)),
+    st.tuples(st.just("syslog"), st.integers(1, 28), st.integers(0, 86399)),
+    st.tuples(st.just("syslog-kernel"), st.integers(1, 28), st.integers(0, 10**6)),
+)
+
+
+def _stamped(stamp: tuple[str, int, int], msg: str) -> str:
+    kind, a, b = stamp
+    if kind == "kmsg":
+        return f"{a},{b % 9973},{b},-;{msg}"
+    if kind == "epoch":
+        return f"{a}.{b:06d}: {msg}"
+    if kind == "dmesg":
+        return f"[{a:5d}.{b:06d}] {msg}"
+    if kind == "syslog":
+        return f"Nov {a:2d} {b // 3600:02d}:{b // 60 % 60:02d}:{b % 60:02d} ap hostapd: {msg}"
+    return f"Nov {a:2d} 10:00:{a:02d} ap kernel: [{b:6d}.{a:06d}] {msg}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_STAMPS, st.integers(0, len(_MESSAGES) - 1), st.integers(0, 3)), min_size=1, max_size=60))
+def test_stamped_lines_give_the_same_result_through_the_tail_cache(tmp_path_factory: pytest.TempPathFactory,
+                                                                   lines: list[tuple[tuple[str, int, int], int, int]]) -> None:
+    """Repeats of a message under different stamps (kmsg, -t, dmesg, syslog) diagnose exactly as the line-by-line path."""
+    path = tmp_path_factory.mktemp("stamped") / "mixed.log"
+    from r2wifi.diagnose import analyze
+
+    path.write_text("".join(_stamped(s, _MESSAGES[i].format(n)) + "\n" for s, i, n in lines))
+    analyze._TAIL_CACHE.clear()
+    fast = diagnose([str(path)])
+    if not fast["inputs"][0]["newest_first"]:  # type: ignore[index]  # (a reversed paste is read line by line)
+        assert analyze._TAIL_CACHE, "no stamped line took the tail-cache path"
+    slow = diagnose([str(path)], learn=lambda _t: None)  # every line through the unwrap + classify path
+    for key in ("findings", "stations", "metrics", "verdict"):
+        assert fast[key] == slow[key], key
+    assert fast["inputs"][0]["formats"] == slow["inputs"][0]["formats"]  # type: ignore[index]
