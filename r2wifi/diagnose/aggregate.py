@@ -91,6 +91,10 @@ class Aggregate:
         # EAPOL timeouts not (yet) followed by a completed handshake of the same kind, per station
         self.hs_open: dict[tuple[str, bool], tuple[str, int]] = {}
         self.hs_unrecovered: Counter[bool] = Counter()  # group? -> timeouts never recovered
+        # stations the AP sent 4-way message 1/4, and 3/4 (3/4 means the AP verified 2/4's MIC: the
+        # PSK matched); bounded like every per-station table here
+        self.ptk_m1: set[str] = set()
+        self.ptk_m3: set[str] = set()
 
     # ---------------------------------------------------------------- helpers
     def note(self, key: str, ev: Event | None, station: str | None = None, ref: tuple[str, int] | None = None) -> None:
@@ -452,6 +456,16 @@ def _note_kind(key: str) -> Handler:
     return h
 
 
+def _eapol_tx(a: Aggregate, ev: Event) -> None:
+    sta = ev.station
+    if sta is None or ev.params.get("group"):
+        return
+    msg = ev.params.get("msg")
+    target = a.ptk_m1 if msg == 1 else a.ptk_m3 if msg == 3 else None
+    if target is not None and len(target) < 4096:
+        target.add(sta)
+
+
 def _handshake(a: Aggregate, ev: Event) -> None:
     a.note("group_handshake_completed" if ev.params.get("group") else "handshake_completed", ev)
 
@@ -530,6 +544,7 @@ _HANDLERS: dict[str, Handler] = {
     K.PSK_MISMATCH: _note_kind("invalid_mic"),
     K.REPLAY_MISMATCH: _note_kind("eapol_replay_counter_mismatch"),
     K.HANDSHAKE_COMPLETED: _handshake,
+    K.EAPOL_TX: _eapol_tx,
     K.AUTH: _auth,
     "link_ready": _link,
     "link_not_ready": _link,

@@ -243,3 +243,26 @@ def test_unsupported_ht_capability_is_a_config_problem() -> None:
                    "Driver does not support configured HT capability [SHORT-GI-40]\n"
                    "wlan0: interface state UNINITIALIZED->DISABLED\n")
     assert "config_unsupported_by_driver" in kinds(res)
+
+
+def test_client_wrong_key_after_the_ap_sent_3_of_4_is_not_a_wrong_passphrase(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The AP's -d log shows 3/4 sent (the MIC of 2/4 checked out): the client's WRONG_KEY guess is a timeout."""
+    from r2wifi.diagnose.analyze import diagnose
+
+    sta = "02:00:00:00:00:01"
+    ap = tmp_path / "hostapd.log"
+    client = tmp_path / "wpa_supplicant.log"
+    client.write_text('wlan0: CTRL-EVENT-SSID-TEMP-DISABLED id=0 ssid="Home" auth_failures=1 duration=10 reason=WRONG_KEY\n')
+    ap.write_text(f"wlan0: STA {sta} IEEE 802.11: associated (aid 1)\n"
+                  f"wlan0: STA {sta} WPA: sending 1/4 msg of 4-Way Handshake\n"
+                  f"wlan0: STA {sta} WPA: received EAPOL-Key frame (2/4 Pairwise)\n"
+                  f"wlan0: STA {sta} WPA: sending 3/4 msg of 4-Way Handshake\n"
+                  f"wlan0: STA {sta} WPA: EAPOL-Key timeout\n")
+    kinds = {f["kind"] for f in diagnose([str(ap), str(client)])["findings"]}  # type: ignore[index]
+    assert "wrong_passphrase" not in kinds and "handshake_timeout" in kinds
+    # the AP never got as far as 3/4 for this station: the client's WRONG_KEY stands
+    ap.write_text(f"wlan0: STA {sta} IEEE 802.11: associated (aid 1)\n"
+                  f"wlan0: STA {sta} WPA: sending 1/4 msg of 4-Way Handshake\n"
+                  f"wlan0: STA {sta} WPA: EAPOL-Key timeout\n")
+    kinds = {f["kind"] for f in diagnose([str(ap), str(client)])["findings"]}  # type: ignore[index]
+    assert "wrong_passphrase" in kinds
