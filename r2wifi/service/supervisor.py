@@ -38,6 +38,7 @@ from r2wifi.service.ap import ApController, ApLock
 from r2wifi.service.sdnotify import Notifier
 
 RECOVERY_MAX = 300.0  # seconds a recovery may keep the systemd watchdog fed
+KMSG_RETRY = 2.0  # seconds between attempts to reopen a kernel log that ended or failed
 READY_WAIT = 10.0  # seconds `run` waits for its watchers to be in place before it says "supervising"
 WATCHERS = ("processes", "ctrl", "kmsg", "hostapd-log")
 
@@ -102,6 +103,7 @@ class Supervisor:
         # Set by each watcher once its source is open (attached, positioned): `run` announces
         # "supervising" (and READY=1) only then, so nothing logged afterwards can be missed.
         self.watching = {name: threading.Event() for name in WATCHERS}
+        self.parse_failed: set[str] = set()  # sources whose trouble was reported (once each)
 
     # -- logging ---------------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -187,21 +189,45 @@ class Supervisor:
                 self.watching["ctrl"].set()
                 self.stop.wait(0.2)
 
+    def _events(self, raw: str, file: str, line: int) -> list[L.Event]:
+        """The ladder events of one log line; a line the parser chokes on is reported once and skipped."""
+        try:
+            return events_from_log_line(raw, file=file, line=line, t=self.clock())
+        except Exception as err:  # noqa: BLE001 - one odd line must not blind a watcher
+            if file not in self.parse_failed:
+                self.parse_failed.add(file)
+                self.say(f"skipping a line of {file} the log parser failed on ({type(err).__name__}: {err}); "
+                         "further ones are skipped silently")
+            return []
+
     def _watch_kmsg(self) -> None:
+        """Follow the kernel log; reopened (every KMSG_RETRY s) whenever it ends or fails."""
         if self.kmsg is None:
             self.watching["kmsg"].set()
             return
-        try:
-            records = self.kmsg()  # opens and positions the source before returning
+        last = ""
+        n = 0
+        while not self.stop.is_set():
+            why = "ended"
+            try:
+                records = self.kmsg()  # opens and positions the source before returning
+                self.watching["kmsg"].set()
+                if last:
+                    self.say("kernel log follower running again")
+                    last = ""
+                for rec in records:
+                    if self.stop.is_set():
+                        return
+                    n += 1
+                    for ev in self._events(rec, "kmsg", n):
+                        self.put(ev)
+            except Exception as err:  # noqa: BLE001 - a dead log follower must not kill the service
+                why = " ".join(str(err).split()) or type(err).__name__
             self.watching["kmsg"].set()
-            for n, rec in enumerate(records):
-                if self.stop.is_set():
-                    return
-                for ev in events_from_log_line(rec, file="kmsg", line=n, t=self.clock()):
-                    self.put(ev)
-        except Exception as err:  # noqa: BLE001 - a dead log follower must not kill the service
-            self.watching["kmsg"].set()
-            self.say(f"kernel log follower stopped: {err}")
+            if why != last:
+                self.say(f"kernel log follower stopped ({why}); retrying every {KMSG_RETRY:g} s")
+                last = why
+            self.stop.wait(KMSG_RETRY)
 
     def _watch_hostapd_log(self) -> None:
         path = self.ctl.daemons.logfile("hostapd")
@@ -223,11 +249,16 @@ class Supervisor:
                 self.watching["hostapd-log"].set()
                 for raw in fh:
                     n += 1
-                    for ev in events_from_log_line(raw.rstrip("\n"), file=str(path), line=n, t=self.clock()):
+                    for ev in self._events(raw.rstrip("\n"), str(path), n):
                         self.put(ev)
             except FileNotFoundError:
                 first = False
                 self.watching["hostapd-log"].set()
+            except OSError as err:  # unreadable for now (permissions, I/O error): keep trying
+                self.watching["hostapd-log"].set()
+                if str(path) not in self.parse_failed:
+                    self.parse_failed.add(str(path))
+                    self.say(f"cannot read {path}: {err.strerror or err}; retrying")
             self.stop.wait(0.3)
         if fh is not None:
             fh.close()

@@ -291,3 +291,46 @@ def test_supervisor_announces_itself_only_once_every_watcher_is_in_place(tmp_pat
     finally:
         sup.stop.set()
         th.join(5)
+
+
+def test_kernel_log_follower_is_reopened_and_survives_an_unparsable_line(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A kernel log that fails is reopened; a line the parser raises on is skipped (reported once), the next is seen."""
+    import io
+    import queue
+    import threading
+
+    from r2wifi.service import supervisor as S
+
+    monkeypatch.setattr(S, "KMSG_RETRY", 0.05)
+    real = S.events_from_log_line
+
+    def parse(raw: str, **kw):  # type: ignore[no-untyped-def]
+        if "poison" in raw:
+            raise ValueError("parser bug")
+        return real(raw, **kw)
+
+    monkeypatch.setattr(S, "events_from_log_line", parse)
+    opens = []
+
+    def kmsg():  # type: ignore[no-untyped-def]
+        opens.append(1)
+        if len(opens) == 1:
+            raise OSError("kmsg went away")
+        return iter(["6,1,100,-;poison line", "6,2,200,-;p2pHardStartXmit:(TX INFO)netif_stop_subqueue for ap0, Queue len: 512"])
+
+    out = io.StringIO()
+    sup = S.Supervisor(FakeController(tmp_path, fail=set()), kmsg=kmsg, out=out)  # type: ignore[arg-type]
+    th = threading.Thread(target=sup._watch_kmsg, daemon=True)
+    th.start()
+    try:
+        ev = sup.q.get(timeout=10)
+    except queue.Empty:
+        raise AssertionError(out.getvalue()) from None
+    finally:
+        sup.stop.set()
+        th.join(5)
+    assert isinstance(ev, TxqStopped)
+    log = out.getvalue()
+    assert "kernel log follower stopped (kmsg went away)" in log
+    assert "kernel log follower running again" in log
+    assert log.count("the log parser failed on (ValueError: parser bug)") == 1
