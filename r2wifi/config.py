@@ -179,6 +179,8 @@ class StaConfig:
     passphrase: str = field(default="", repr=False)
     psk: str = field(default="", repr=False)
     security: str = "wpa2"
+    dhcp: bool = True  # run a DHCP client (busybox udhcpc) on the station interface
+    set_dns: bool = True  # put the lease's DNS servers into /etc/resolv.conf (restored on down)
 
 
 @dataclass(frozen=True)
@@ -655,6 +657,8 @@ ssid = ""
 passphrase = ""
 psk = ""
 security = "wpa2"
+dhcp = true                 # address, default route (and DNS) from the upstream network's DHCP server
+set_dns = true              # write its DNS servers to /etc/resolv.conf (backed up, restored on down)
 
 [supervisor]
 stall_seconds = 60          # TX queue stopped this long -> recover the AP

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from r2wifi.config import Config
 from r2wifi.errors import UserError
 from r2wifi.fsutil import atomic_write
-from r2wifi.paths import state_dir
+from r2wifi.paths import ensure_dir, state_dir
 from r2wifi.service.chipops import ChipOps, CliChipOps
 from r2wifi.service.daemons import KINDS, Daemons
 from r2wifi.service.procs import Procs, wait_pid_exit
@@ -192,6 +192,7 @@ class ApController:
             self.start_dnsmasq(record)
         else:
             self.start_wpa_supplicant(record)
+            self.start_dhcp_client(record)
 
     def ctrl_path(self) -> Path:
         return self.daemons.ctrl_path(self.daemon_name)
@@ -350,6 +351,28 @@ class ApController:
                 wait_pid_exit(pid, 0.05)  # returns early if it dies
         record["wpa_supplicant"] = True
 
+    def start_dhcp_client(self, record: dict[str, Any]) -> None:
+        """Station mode: busybox udhcpc on the station interface (see r2wifi.net.dhcpc)."""
+        from r2wifi.hostap.daemon import Daemon
+        from r2wifi.net import dhcpc
+
+        if not self.cfg.sta.dhcp or self.daemons.alive("dhcpc"):
+            return
+        iface = self.cfg.sta.interface
+        name = self.daemons.name("dhcpc")
+        hook = dhcpc.write_hook(ensure_dir(self.daemons.handle("dhcpc").conf_file.parent) / f"{name}.hook")
+        argv = dhcpc.client_argv(iface, hook)
+        if argv is None:
+            raise UserError("no DHCP client for station mode (udhcpc)",
+                            hint="install the Debian package busybox (or udhcpc), or set [sta] dhcp = false")
+        # The host's resolv.conf is the station's only on the board (root namespace): the simulator's
+        # station lives in a namespace of its own, and tests name another file (R2WIFI_RESOLV_CONF).
+        set_dns = self.cfg.sta.set_dns and (self.netns is None or "R2WIFI_RESOLV_CONF" in os.environ)
+        env = {"R2WIFI_STATE_DIR": str(state_dir()), "R2WIFI_SET_DNS": "1" if set_dns else "0"}
+        self.step("start DHCP client")
+        self._start("dhcpc", Daemon(name, argv, netns=self.netns, env=env))
+        record["dhcpc"] = True
+
     # -- recovery rungs --------------------------------------------------------------------------
     def restart_hostapd(self) -> None:
         """Rung 0: restart hostapd (wpa_supplicant in station mode)."""
@@ -411,17 +434,19 @@ class ApController:
     # -- down ------------------------------------------------------------------------------------
     def down(self) -> list[str]:
         """Undo what the record says we did. Returns the list of things removed."""
-        from r2wifi.net import nat, shaping
+        from r2wifi.net import dhcpc, nat, shaping
         from r2wifi.net.link import Link
 
         record = self.read_record()
         done: list[str] = []
-        for kind in ("dnsmasq", "hostapd", "wpa_supplicant"):
+        netns = record.get("netns")
+        ifname = record.get("interface") or self.interface
+        for kind in ("dnsmasq", "hostapd", "dhcpc", "wpa_supplicant"):
             if self.daemons.stop(kind):
                 done.append(f"stopped {kind}")
             self.daemons.forget(kind)
-        netns = record.get("netns")
-        ifname = record.get("interface") or self.interface
+            if kind == "dhcpc" and dhcpc.release_leftovers(self.dir, self.cfg.sta.interface, netns):
+                done.append("removed the DHCP lease")
         if record.get("nat") and nat.disable(netns):
             done.append("removed nft table")
         ns_ok = netns is None or os.path.exists(f"/run/netns/{netns}")
@@ -473,6 +498,10 @@ class ApController:
             out["daemons"]["supervisor"] = {"pid": sup, "log": str(self.dir / "supervisor.log")}
         out["hostapd"], out["stations"] = self._hostapd_status(out["interface"])
         out["wpa_supplicant"] = self._wpas_status(out["interface"])
+        if out.get("mode") == "sta":
+            from r2wifi.net.dhcpc import read_lease
+
+            out["dhcp_lease"] = read_lease(self.dir, self.cfg.sta.interface)
         return out
 
     def _wpas_status(self, ifname: str) -> dict[str, str] | None:

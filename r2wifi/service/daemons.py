@@ -1,9 +1,10 @@
-"""The AP's daemons (hostapd, dnsmasq, wpa_supplicant) through the shared runner.
+"""The AP's daemons (hostapd, dnsmasq; wpa_supplicant and the DHCP client) through the shared runner.
 
 Rules: processes are started, found and stopped only by :class:`r2wifi.hostap.daemon.Daemon`
 (pid file + recorded argv checked against /proc, time-stamped rotating log under
 ``<state>/logs/``, which ``r2wifi diagnose`` reads). This module only maps the AP's roles to the
-runner's names (``hostapd-<ap iface>``, ``dnsmasq-<ap iface>``, ``wpa_supplicant-<sta iface>``)
+runner's names (``hostapd-<ap iface>``, ``dnsmasq-<ap iface>``, ``wpa_supplicant-<sta iface>``,
+``dhcpc-<sta iface>``)
 so every command (up, down, status, run) looks at the same files.
 """
 
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from r2wifi.config import Config
     from r2wifi.hostap.daemon import Daemon
 
-KINDS = ("hostapd", "dnsmasq", "wpa_supplicant")
+KINDS = ("hostapd", "dnsmasq", "dhcpc", "wpa_supplicant")  # stop order: the DHCP client before its link
+STA_KINDS = frozenset({"wpa_supplicant", "dhcpc"})
 
 
 class Daemons:
@@ -25,7 +27,7 @@ class Daemons:
         self.cfg = cfg
 
     def name(self, kind: str) -> str:
-        iface = self.cfg.sta.interface if kind == "wpa_supplicant" else self.cfg.ap.interface
+        iface = self.cfg.sta.interface if kind in STA_KINDS else self.cfg.ap.interface
         return f"{kind}-{iface}"
 
     def handle(self, kind: str) -> Daemon:
@@ -47,13 +49,13 @@ class Daemons:
         return self.handle(kind).log_file
 
     def ctrl_path(self, kind: str) -> Path:
-        iface = self.cfg.sta.interface if kind == "wpa_supplicant" else self.cfg.ap.interface
+        iface = self.cfg.sta.interface if kind in STA_KINDS else self.cfg.ap.interface
         return self.handle(kind).ctrl_dir / iface
 
     def forget(self, kind: str) -> None:
         """Remove a stopped daemon's generated files (config with secrets, ctrl dir, leases); keep logs."""
         d = self.handle(kind)
-        for path in (d.conf_file, d.pid_file, d.root / "dhcp" / f"{d.name}.leases",
+        for path in (d.conf_file, d.conf_file.with_suffix(".hook"), d.pid_file, d.root / "dhcp" / f"{d.name}.leases",
                      d.root / "run" / f"{d.name}.dnsmasq.pid"):
             path.unlink(missing_ok=True)
         shutil.rmtree(d.ctrl_dir, ignore_errors=True)

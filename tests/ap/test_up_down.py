@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,6 +209,54 @@ def test_station_mode_up_and_down(sim_bed: SimBed) -> None:
     assert ap.returncode == 2 and "down" in ap.stderr  # no silent mode switch
     assert sim_bed.cli("down", "--config", str(sim_bed.config)).returncode == 0
     assert sim_bed.pid("wpa_supplicant") is None and sim_bed.sim_status()["wifi_mode"] == "off"
+
+
+@pytest.mark.root
+def test_station_gets_address_route_and_dns_from_the_upstream_dhcp_server(sim_bed: SimBed) -> None:
+    """`up --sta`: udhcpc leases from a DHCP server "over the air"; address, default route, DNS set; down undoes all."""
+    need_binary("wpa_supplicant")
+    need_binary("dnsmasq")
+    need_binary("busybox")
+    resolv = sim_bed.root / "resolv.conf"
+    resolv.write_text("nameserver 9.9.9.9\n")
+    sim_bed.env["R2WIFI_RESOLV_CONF"] = str(resolv)
+    sim_bed.write_config('[sta]\nenabled = true\nssid = "Upstream"\npassphrase = "upstream pass"\n')
+    air = str(sim_bed.sim_status()["air_netns"])
+    up = sim_bed.cli("up", "--sta", "--config", str(sim_bed.config))
+    assert up.returncode == 0, up.stderr
+    netns = str(sim_bed.sim_status()["netns"])
+    subprocess.run(["ip", "-n", air, "addr", "add", "10.66.0.1/24", "dev", "airw0"], check=True)
+    server = subprocess.Popen(["ip", "netns", "exec", air, "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+                               "--port=0", "--interface=airw0", "--bind-interfaces", "--no-ping",
+                               "--dhcp-range=10.66.0.50,10.66.0.99,1h", "--dhcp-option=3,10.66.0.1",
+                               "--dhcp-option=6,10.66.0.1",
+                               f"--dhcp-leasefile={sim_bed.root / 'upstream.leases'}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 45
+        lease = None
+        while lease is None and time.monotonic() < deadline:
+            st = json.loads(sim_bed.cli("status", "--json", "--config", str(sim_bed.config)).stdout)
+            lease = st.get("dhcp_lease")
+            time.sleep(0.3)
+        assert lease, (sim_bed.state / "logs" / "dhcpc-wlan0.log").read_text()
+        assert lease["address"].startswith("10.66.0.") and lease["address"].endswith("/24")
+        assert lease["router"] == "10.66.0.1" and lease["dns"] == ["10.66.0.1"]
+        shown = subprocess.run(["ip", "-n", netns, "-o", "addr", "show", "dev", "wlan0"],
+                               capture_output=True, text=True).stdout
+        assert lease["address"] in shown
+        route = subprocess.run(["ip", "-n", netns, "route", "show", "default"], capture_output=True, text=True).stdout
+        assert "via 10.66.0.1 dev wlan0" in route and "metric 600" in route
+        assert resolv.read_text().endswith("nameserver 10.66.0.1\n")
+        down = sim_bed.cli("down", "--config", str(sim_bed.config))
+        assert down.returncode == 0, down.stderr
+        assert resolv.read_text() == "nameserver 9.9.9.9\n"  # the original is back
+        assert sim_bed.pid("dhcpc", "wlan0") is None
+        assert not (sim_bed.state / "ap" / "lease-wlan0.json").exists()
+        assert not list((sim_bed.state / "conf").glob("dhcpc-*"))  # the hook script is gone too
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 @pytest.mark.root
