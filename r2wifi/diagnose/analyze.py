@@ -4,7 +4,9 @@ Theory of operation (one pass, bounded memory):
 
 1. :func:`r2wifi.logs.readers.expand` turns paths into sources (dirs recursive, .gz/.xz, ``-``).
 2. For each source a short *sample* (first :data:`SAMPLE_LINES` lines) detects the wrappers and
-   whether the paste is newest-first (a GUI log view); newest-first sources are reversed.
+   whether the paste is newest-first (a GUI log view); newest-first sources are reversed; and
+   whether hard-wrapped lines are possible (files up to :data:`PASTE_MAX_BYTES`, or a sample
+   that shows one).
 3. The fast path (:func:`_scan`) gets only the lines holding an event keyword
    (:class:`r2wifi.logs.readers.Scan`: external grep, or an anchored ``re`` over big byte
    chunks), in batches of raw bytes. A line without a wrapper timestamp is unwrapped and
@@ -37,6 +39,10 @@ from r2wifi.logs.events import events_from
 from r2wifi.logs.model import Event, K
 
 SAMPLE_LINES = 400
+# Hard-wrapped lines (an e-mail or forum paste) are looked for in every file up to this size, and
+# in bigger ones only when their sample shows one: no paste is megabytes long, and the check costs
+# a look at the next line after a sixth of a debug log's hits.
+PASTE_MAX_BYTES = 4 << 20
 MAX_REVERSE_LINES = 2_000_000
 MAX_SESSIONS_OUT = 50
 PREFILTER = readers.anchored_regex(ev_mod.KEYWORDS)
@@ -54,7 +60,7 @@ def _year_of(src: readers.Source) -> int:
 
 
 class _FileState:
-    __slots__ = ("name", "year", "formats", "lines", "bytes", "reversed", "damaged")
+    __slots__ = ("name", "year", "formats", "lines", "bytes", "reversed", "damaged", "wraps")
 
     def __init__(self, name: str, year: int) -> None:
         self.name = name
@@ -64,6 +70,7 @@ class _FileState:
         self.bytes = 0
         self.reversed = False
         self.damaged = 0
+        self.wraps = True  # hard-wrapped lines possible (see PASTE_MAX_BYTES)
 
 
 _PLAIN_CACHE: dict[str, tuple[str, bool, wrappers.Unwrapped]] = {}
@@ -113,13 +120,23 @@ def _sample(src: readers.Source, fs: _FileState) -> tuple[list[str], bool]:
             break
     it.close()  # type: ignore[attr-defined]
     stamps: list[float] = []
+    prev = ""
+    wrapped = False
     for t in lines:
         c, _d = wrappers.clean(t)
+        if not wrapped and prev and wrappers.is_continuation(prev, t.strip()):
+            wrapped = True  # (only after a keyword line, as the scan would join it)
+        prev = c if PREFILTER_STR.search(c) else ""
         u = wrappers.unwrap(c, year=fs.year)
         fs.formats[u.fmt] += 0
         v = u.ts if u.ts is not None else u.uptime
         if v is not None:
             stamps.append(v)
+    try:
+        big = src.path is not None and os.path.getsize(src.path) > PASTE_MAX_BYTES
+    except OSError:
+        big = False
+    fs.wraps = wrapped or not big
     down = sum(1 for a, b in zip(stamps, stamps[1:], strict=False) if b < a)
     up = sum(1 for a, b in zip(stamps, stamps[1:], strict=False) if b > a)
     return lines, down >= 3 and down > 3 * up
@@ -275,6 +292,7 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
     year = fs.year
     skip = -1
     damaged_n = 0
+    wraps = fs.wraps
     cleaned: str | None
     for batch in scan.batches():
         for lineno, raw, after in batch:
@@ -307,7 +325,7 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
                         if len(tails) >= _RAW_CACHE_MAX:
                             tails.clear()
                         tails[st[0]] = t
-            if wrap:
+            if wrap and wraps:
                 if cleaned is None:
                     cleaned = readers.decode(raw.rstrip(b"\r"))
                 tail = _tail(scan, cleaned, after)

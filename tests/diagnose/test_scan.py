@@ -132,6 +132,23 @@ def test_hard_wrap_is_joined_across_a_chunk_edge(tmp_path: Path, monkeypatch: py
     assert r["inputs"][0]["paste_damage_lines"] == 1  # type: ignore[index]
 
 
+def test_big_logs_are_searched_for_hard_wraps_only_when_their_sample_shows_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the paste size a log is joined across hard wraps only if its first lines show one (no paste is MBs)."""
+    from r2wifi.diagnose import analyze
+
+    monkeypatch.setattr(analyze, "PASTE_MAX_BYTES", 1000)
+    head = "wlan0: STA 02:00:00:00:01:00 IEEE 802.11: deauthenticated due to"
+    tail = "inactivity (timer DEAUTH/REMOVE)"
+    noise = "".join(f"noise {i:05d} padding padding padding\n" for i in range(500))
+    late = tmp_path / "late.log"
+    late.write_text(noise + head + "\n" + tail + "\n")
+    assert diagnose([str(late)])["inputs"][0]["paste_damage_lines"] == 0  # type: ignore[index]
+    early = tmp_path / "early.log"
+    early.write_text(head + "\n" + tail + "\n" + noise + head + "\n" + tail + "\n")
+    assert diagnose([str(early)])["inputs"][0]["paste_damage_lines"] == 2  # type: ignore[index]
+
+
 def test_many_benign_lines_are_all_counted(tmp_path: Path) -> None:
     """Thousands of repeated benign lines are counted exactly (bulk counting) with capped evidence."""
     lines = []
