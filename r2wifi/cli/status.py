@@ -42,6 +42,10 @@ def _text(st: dict[str, Any]) -> str:
     wp = st.get("wpa_supplicant")
     if wp:
         lines.append("station:   " + " ".join(f"{k}={v}" for k, v in wp.items()))
+    if st.get("mode") == "sta":
+        lease = st.get("dhcp_lease")
+        lines.append("DHCP:      " + (f"{lease['address']} via {lease.get('router') or 'no router'}, DNS "
+                                      f"{' '.join(lease.get('dns') or []) or 'none'}" if lease else "no lease yet"))
     for sta in st.get("stations") or []:
         extra = " ".join(f"{k}={v}" for k, v in sta.items() if k != "mac")
         lines.append(f"client:    {sta['mac']} {extra}")

@@ -248,6 +248,8 @@ def test_station_gets_address_route_and_dns_from_the_upstream_dhcp_server(sim_be
         route = subprocess.run(["ip", "-n", netns, "route", "show", "default"], capture_output=True, text=True).stdout
         assert "via 10.66.0.1 dev wlan0" in route and "metric 600" in route
         assert resolv.read_text().endswith("nameserver 10.66.0.1\n")
+        text = sim_bed.cli("status", "--config", str(sim_bed.config)).stdout
+        assert f"DHCP:      {lease['address']} via 10.66.0.1, DNS 10.66.0.1" in text
         down = sim_bed.cli("down", "--config", str(sim_bed.config))
         assert down.returncode == 0, down.stderr
         assert resolv.read_text() == "nameserver 9.9.9.9\n"  # the original is back
