@@ -212,17 +212,23 @@ def _with_prog(msg: str, fmt: str, prog: str, ts: float | None, prio: str | None
     return Unwrapped(msg, fmt, prog=p, ts=ts, prio=prio)
 
 
-def _rfc3339(m: re.Match[str]) -> Unwrapped:
-    ts = _epoch(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)),
-                int(m.group(6)))
+def rfc3339_ts(year: int, month: int, day: int, hh: int, mm: int, ss: int, frac: str | None,
+               tz: str | None) -> float | None:
+    """Epoch seconds of an RFC 3339 stamp's fields (``frac`` like ``".123456"``, ``tz`` like ``"+02:00"``)."""
+    ts = _epoch(year, month, day, hh, mm, ss)
     if ts is not None:
-        if m.group(7):
-            ts += float(m.group(7))
-        tz = m.group(8)
+        if frac:
+            ts += float(frac)
         if tz and tz != "Z":
             sign = 1 if tz[0] == "+" else -1
             digits = tz[1:].replace(":", "")
             ts -= sign * (int(digits[:2]) * 3600 + int(digits[2:4]) * 60)
+    return ts
+
+
+def _rfc3339(m: re.Match[str]) -> Unwrapped:
+    ts = rfc3339_ts(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)),
+                    int(m.group(6)), m.group(7), m.group(8))
     return _with_prog(m.group(12), "rfc3339", m.group(10), ts, None)
 
 

@@ -218,6 +218,10 @@ _STAMPS = st.one_of(
     st.tuples(st.just("dmesg"), st.integers(0, 10**6), st.integers(0, 999999)),
     st.tuples(st.just("syslog"), st.integers(1, 28), st.integers(0, 86399)),
     st.tuples(st.just("syslog-kernel"), st.integers(1, 28), st.integers(0, 10**6)),
+    st.tuples(st.just("rfc3339"), st.integers(1, 28), st.integers(0, 86399)),
+    st.tuples(st.just("rfc3339-kernel"), st.integers(1, 28), st.integers(0, 10**6)),
+    st.tuples(st.just("logread"), st.integers(1, 28), st.integers(0, 86399)),
+    st.tuples(st.just("logread-kernel"), st.integers(1, 28), st.integers(0, 10**6)),
 )
 
 
@@ -229,8 +233,17 @@ def _stamped(stamp: tuple[str, int, int], msg: str) -> str:
         return f"{a}.{b:06d}: {msg}"
     if kind == "dmesg":
         return f"[{a:5d}.{b:06d}] {msg}"
+    hms = f"{b // 3600 % 24:02d}:{b // 60 % 60:02d}:{b % 60:02d}"
     if kind == "syslog":
-        return f"Nov {a:2d} {b // 3600:02d}:{b // 60 % 60:02d}:{b % 60:02d} ap hostapd: {msg}"
+        return f"Nov {a:2d} {hms} ap hostapd: {msg}"
+    if kind == "rfc3339":
+        return f"2026-11-{a:02d}T{hms}.{b:06d}+0{a % 3}:00 ap hostapd[4{a}]: {msg}"
+    if kind == "rfc3339-kernel":
+        return f"2026-11-{a:02d} 10:00:{a:02d}Z ap kernel: [{b:6d}.{a:06d}] {msg}"
+    if kind == "logread":
+        return f"Tue Nov {a:2d} {hms} 2026 daemon.notice hostapd: {msg}"
+    if kind == "logread-kernel":
+        return f"Tue Nov {a:2d} 10:00:{a:02d} 2026 kern.info kernel: [{b:6d}.{a:06d}] {msg}"
     return f"Nov {a:2d} 10:00:{a:02d} ap kernel: [{b:6d}.{a:06d}] {msg}"
 
 
@@ -238,7 +251,7 @@ def _stamped(stamp: tuple[str, int, int], msg: str) -> str:
 @given(st.lists(st.tuples(_STAMPS, st.integers(0, len(_MESSAGES) - 1), st.integers(0, 3)), min_size=1, max_size=60))
 def test_stamped_lines_give_the_same_result_through_the_tail_cache(tmp_path_factory: pytest.TempPathFactory,
                                                                    lines: list[tuple[tuple[str, int, int], int, int]]) -> None:
-    """Repeats of a message under different stamps (kmsg, -t, dmesg, syslog) diagnose exactly as the line-by-line path."""
+    """Repeats of a message under any stamp (kmsg, -t, dmesg, syslog, RFC 3339, logread) diagnose as line by line."""
     path = tmp_path_factory.mktemp("stamped") / "mixed.log"
     from r2wifi.diagnose import analyze
 
