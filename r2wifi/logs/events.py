@@ -365,6 +365,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("Station flush failed", R(r"Station flush failed"), _what(K.BENIGN, "station_flush")),
     ("Could not connect to kernel driver", R(r"Could not connect to kernel driver"), _what(K.BENIGN, "connect_kernel_driver")),
     ("staid", R(r"staid \d+ deleted"), _what(K.BENIGN, "staid_deleted")),
+    # the consys regulator (vcn18) line carries no WMT tag of its own (driver-interface.md 7.3)
+    ("mode operation not allowed", R(r"^\w+: mode operation not allowed"), _what(K.BENIGN, "wmt_regulator_mode")),
     ("CONSOLE:", R(r"brcmfmac: CONSOLE:"), _what(K.BENIGN, "brcmfmac_console")),
     ("mac flush vdev", R(r"mac flush vdev"), _what(K.BENIGN, "ath10k_flush_info")),
     ("regulatory.db", R(r"failed to load regulatory\.db"), _what(K.BENIGN, "regulatory_db")),
@@ -511,6 +513,17 @@ _CACHE_MAX = 65536
 def _classify_parts(prog: str | None, msg: str, uptime: float | None) -> list[Classified]:
     """(kind, source, station, iface, params, is_kernel, part_uptime) for each part of a message."""
     out: list[Classified] = []
+    glued = wrappers.split_glued(msg)
+    if len(glued) > 1:
+        # records glued into one line: the first keeps this line's wrapper, each later one
+        # brings its own (a kernel record its own [uptime])
+        out.extend(_classify_parts(prog, glued[0], uptime))
+        for record in glued[1:]:
+            u = wrappers.unwrap(record)
+            for kind, src, station, iface, params, is_kernel, up in _classify_parts(u.prog, u.msg, u.uptime):
+                out.append((kind, src, station, iface, params, is_kernel,
+                            up if up is not None or not is_kernel else u.uptime))
+        return out
     parts: list[tuple[str, bool, float | None]] = []
     kernel = prog == "kernel"
     if not kernel and "] " in msg:

@@ -62,8 +62,8 @@ RE_LUCI = re.compile(
     r"(\w+)\.(\w+): ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$"
 )
 RE_PFSENSE = re.compile(r"^(\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) \| ([^|]+?) \| (\d*) \| ?(.*)$")
-RE_SYSLOG = re.compile(
-    r"^(" + _MONTH_TOKEN + r") +(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.\d+)? (\S+) "
+RE_SYSLOG = re.compile(  # the host is optional: busybox syslogd without -R, trimmed pastes
+    r"^(" + _MONTH_TOKEN + r") +(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.\d+)? (?:(\S+) )?"
     r"([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$"
 )
 RE_DMESG_T = re.compile(
@@ -262,6 +262,26 @@ def _unwrap_json(line: str) -> Unwrapped | None:
     if u.uptime is None:
         u.uptime = uptime
     return u
+
+
+# A whole syslog / RFC 3339 / logread record glued after another one (a paste that lost its
+# newlines): the stamp, then host and program, after white space.
+RE_GLUED_RECORD = re.compile(
+    r"(?<=\s)(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)? (?:\S+ )?[^\s:\[]+(?:\[\d+\])?: "
+    r"|\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?\s+\S+\s+[^\s:\[]+(?:\[\d+\])?: "
+    r"|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \d{4} \w+\.\w+ )"
+)
+
+
+def split_glued(msg: str) -> list[str]:
+    """``msg`` then every whole record glued after it (each with its own wrapper), or ``[msg]``."""
+    if len(msg) < 40:
+        return [msg]
+    cuts = [m.start() for m in RE_GLUED_RECORD.finditer(msg)]
+    if not cuts:
+        return [msg]
+    bounds = [0, *cuts, len(msg)]
+    return [msg[a:b].rstrip() for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def split_printk(msg: str) -> tuple[str, str | None, float | None]:

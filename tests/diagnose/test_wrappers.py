@@ -138,3 +138,38 @@ def test_placeholder_macs_group_lines() -> None:
     a = parse_line("wlan0: STA XX:XX:XX:XX:XX:XX IEEE 802.11: associated")
     b = parse_line("wlan0: STA sm:ar:tp:ho:ne:07 IEEE 802.11: associated")
     assert a[0].station == "xx:xx:xx:xx:xx:xx" and b[0].station == "sm:ar:tp:ho:ne:07"
+
+
+def test_syslog_line_without_a_host_field() -> None:
+    """busybox syslogd (or a trimmed paste) drops the host: `Mar 14 18:44:40 kernel: [  1.0] msg` is still syslog."""
+    u = wrappers.unwrap("Mar 14 18:44:40 kernel: [97563.280914] [MTK-WIFI] WIFI_open: major 155 minor 0 (pid 2119)")
+    assert (u.fmt, u.prog, u.uptime) == ("syslog", "kernel", 97563.280914)
+    assert u.msg.startswith("[MTK-WIFI] WIFI_open")
+    v = wrappers.unwrap("May  3 15:57:16 akacja hostapd: wlp4s0: STA e0:b9:a5:34:57:83 WPA: EAPOL-Key timeout")
+    assert (v.prog, v.msg) == ("hostapd", "wlp4s0: STA e0:b9:a5:34:57:83 WPA: EAPOL-Key timeout")
+
+
+@pytest.mark.parametrize("stamps", [
+    ("Mar 14 18:44:40 box kernel: [  10.000001] ", "Mar 14 18:44:41 box kernel: [  10.500002] ",
+     "Mar 14 18:44:41 box hostapd: "),
+    ("2024-02-09T15:55:10.360700+01:00 box kernel: [  10.000001] ",
+     "2024-02-09T15:55:10.860700+01:00 box kernel: [  10.500002] ", "2024-02-09T15:55:11.000000+01:00 box hostapd: "),
+    ("Sun Dec 10 23:34:46 2023 kern.warn kernel: [  10.000001] ",
+     "Sun Dec 10 23:34:46 2023 kern.warn kernel: [  10.500002] ", "Sun Dec 10 23:34:47 2023 daemon.info hostapd: "),
+])
+def test_records_glued_into_one_line_are_each_classified(stamps: tuple[str, str, str]) -> None:
+    """A paste that lost its newlines: every syslog / RFC 3339 / logread record in the line is an event of its own."""
+    line = (f"{stamps[0]}p2pHardStartXmit:(TX INFO)netif_stop_subqueue for ap0, Queue len: 512 "
+            f"{stamps[1]}kalSendCompleteAndAwakeQueue:(TX INFO)netif_wake_subqueue for bss: 1. Queue len: 0 "
+            f"{stamps[2]}wlan0: STA 02:00:00:00:00:01 IEEE 802.11: disassociated")
+    evs = parse_line(line)
+    assert [e.kind for e in evs] == ["txq_stop", "txq_wake", "disassoc"]
+    assert [e.uptime for e in evs[:2]] == [10.000001, 10.500002]  # each kernel record keeps its own stamp
+    assert evs[2].station == "02:00:00:00:00:01"
+
+
+def test_a_date_inside_a_message_does_not_split_it() -> None:
+    """Only a whole record (stamp, host/program and colon) after white space starts a glued record."""
+    msg = "wlan0: CTRL-EVENT-SSID-TEMP-DISABLED id=0 ssid=\"Mar 14 18:44:40 cafe\" auth_failures=1 reason=WRONG_KEY"
+    assert wrappers.split_glued(msg) == [msg]
+    assert [e.kind for e in parse_line(msg)] == ["client_wrong_key"]
