@@ -107,27 +107,34 @@ def set_dns(state: Path, iface: str, servers: list[str]) -> str:
         return "no DNS servers in the lease"
     if path.is_symlink():
         return f"{path} is a symlink (managed by systemd-resolved or resolvconf): left alone"
-    backup = state / f"resolv.conf.before-{iface}"
-    if not backup.exists():
+    backup, absent = _backups(state, iface)
+    if not backup.exists() and not absent.exists():
         try:
             shutil.copy2(path, backup)
         except FileNotFoundError:
-            atomic_write(backup, "", mode=0o644)  # there was none: restoring removes ours
+            atomic_write(absent, "", mode=0o644)  # there was none: restoring removes ours
     text = f"# written by r2wifi for the DHCP lease on {iface}; restored by 'r2wifi down'\n"
     text += "".join(f"nameserver {s}\n" for s in servers)
     atomic_write(path, text, mode=0o644)
     return f"{path}: {', '.join(servers)}"
 
 
+def _backups(state: Path, iface: str) -> tuple[Path, Path]:
+    """The kept resolv.conf, and the marker saying there was none."""
+    return state / f"resolv.conf.before-{iface}", state / f"resolv.conf.before-{iface}.absent"
+
+
 def restore_dns(state: Path, iface: str) -> bool:
-    """Put back the resolv.conf from before our lease (True if there was one to restore)."""
-    backup = state / f"resolv.conf.before-{iface}"
+    """Put back the resolv.conf from before our lease (True if there was something to restore)."""
+    backup, absent = _backups(state, iface)
+    path = _resolv_path()
+    if absent.exists():
+        path.unlink(missing_ok=True)
+        absent.unlink()
+        return True
     if not backup.exists():
         return False
-    path = _resolv_path()
-    data = backup.read_bytes()
-    if data or path.exists():
-        atomic_write(path, data, mode=0o644)
+    atomic_write(path, backup.read_bytes(), mode=0o644)
     backup.unlink()
     return True
 

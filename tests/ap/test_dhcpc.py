@@ -38,6 +38,15 @@ def test_dns_is_written_and_the_original_restored(tmp_path: Path, monkeypatch: p
     assert not dhcpc.restore_dns(tmp_path, "wlan0")  # nothing left to restore
 
 
+def test_a_resolv_conf_that_did_not_exist_is_removed_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No resolv.conf before the lease: releasing it leaves none (not an empty file)."""
+    resolv = tmp_path / "resolv.conf"
+    monkeypatch.setenv("R2WIFI_RESOLV_CONF", str(resolv))
+    dhcpc.set_dns(tmp_path, "wlan0", ["10.0.0.1"])
+    assert resolv.read_text().endswith("nameserver 10.0.0.1\n")
+    assert dhcpc.restore_dns(tmp_path, "wlan0") and not resolv.exists()
+
+
 def test_a_managed_resolv_conf_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A resolv.conf that is a symlink (systemd-resolved, resolvconf) is not replaced."""
     target = tmp_path / "stub-resolv.conf"
