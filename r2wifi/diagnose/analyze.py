@@ -330,8 +330,8 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
     wraps = fs.wraps
     cleaned: str | None
     for batch in scan.batches():
-        for lineno, raw, after in batch:
-            if lineno == skip:
+        for n, o, raw in batch:
+            if skip >= 0 and int(n) == skip:
                 continue
             plan = cache.get(raw)
             if plan is not None:
@@ -363,9 +363,9 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
             if wrap and wraps:
                 if cleaned is None:
                     cleaned = readers.decode(raw.rstrip(b"\r"))
-                tail = _tail(scan, cleaned, after)
+                tail = _tail(scan, cleaned, int(o) + len(raw) + 1)
                 if tail is not None:
-                    skip = lineno + 1
+                    skip = int(n) + 1
                     cleaned = cleaned + " " + tail
                     damaged = True
                     u = wrappers.unwrap(cleaned, year=year)
@@ -380,12 +380,13 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
                         and len(evidence.get("benign_noise", ())) >= MAX_EVIDENCE):
                     bulk[what] = bulk.get(what, 0) + 1
                 else:
-                    add_benign(what, name, lineno, ts)
+                    add_benign(what, name, int(n), ts)
                 continue
             if not parts:
                 continue
             if cleaned is None:
                 cleaned = readers.decode(raw.rstrip(b"\r"))
+            lineno = int(n)
             for kind, source, station, iface, params, is_kernel, up in parts:
                 add(Event(kind, source, name, lineno, cleaned, ts,
                           up if is_kernel and up is not None else uptime, station, iface, params))

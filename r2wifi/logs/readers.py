@@ -14,7 +14,6 @@ only when needed. Ways to consume a source:
   ``R2WIFI_NO_GREP=1``, no grep) :func:`anchored_regex` scans each chunk in ``re``. The line
   after a hit (hard-wrap rejoining) is fetched only on demand (:meth:`Scan.line_at`) from the
   chunk or a small read-ahead window.
-* :func:`iter_hits` is the older one-``Hit``-per-line form of the pure-Python scan.
 
 Memory is bounded: one chunk (4 MiB, plus one line), one 1 MiB pipe read and one 64 KiB window.
 
@@ -169,49 +168,6 @@ def iter_lines(src: Source) -> Iterator[tuple[int, str]]:
             fh.close()
 
 
-@dataclass(slots=True)
-class Hit:
-    line: int
-    text: str
-    next_text: str | None
-
-
-def iter_hits(src: Source, rx: re.Pattern[bytes], counter: list[int] | None = None) -> Iterator[Hit]:
-    """Lines matching ``rx`` (with the line after each, for hard-wrap rejoining), streaming.
-
-    ``counter[0]`` is set to the total number of lines and ``counter[1]`` to bytes once done.
-    """
-    fh = open_binary(src)
-    base = 0  # lines before this chunk
-    nbytes = 0
-    try:
-        for chunk in _chunks(fh, src.name):
-            nbytes += len(chunk)
-            pos_line_start = 0
-            counted_to = 0
-            lines_before = base
-            last_line_start = -1
-            for m in rx.finditer(chunk):
-                s = chunk.rfind(b"\n", 0, m.start()) + 1
-                if s == last_line_start:
-                    continue
-                last_line_start = s
-                e = chunk.find(b"\n", m.end())
-                lines_before += chunk.count(b"\n", counted_to, s)
-                counted_to = s
-                e2 = chunk.find(b"\n", e + 1) if e + 1 < len(chunk) else -1
-                nxt = decode(chunk[e + 1: e2].rstrip(b"\r")) if e2 > 0 else None
-                yield Hit(lines_before + 1, decode(chunk[s:e].rstrip(b"\r")), nxt)
-                pos_line_start = e + 1
-            del pos_line_start
-            base += chunk.count(b"\n")
-    finally:
-        if src.path is not None:
-            fh.close()
-    if counter is not None:
-        counter[:] = [base, nbytes]
-
-
 def grep_binary() -> str | None:
     """A grep that can serve as the prefilter (GNU or BusyBox with -F -n -b -a), or None.
 
@@ -268,12 +224,21 @@ def prefilter_regex(keywords: tuple[str, ...] | list[str]) -> re.Pattern[bytes]:
 
 
 # --------------------------------------------------------------------------- batch scanning
-# The hot path of ``diagnose`` on big files. Both scanners yield *batches* (one per chunk) of
-# ``(line_number, raw_line_bytes, offset_after_line)`` so that the caller pays no generator or
-# object cost per hit beyond one tuple, and decodes only lines it has not seen before. The line
-# after a hit (to rejoin e-mail hard wraps) is fetched on demand with :meth:`Scan.line_at`.
+# The hot path of ``diagnose`` on big files. Both scanners yield *batches* (one per chunk) of hits
+# ``(line_number, start_offset, raw_line_bytes)`` so that the caller pays no generator or object
+# cost per hit beyond one tuple, and decodes only lines it has not seen before. On the grep path the
+# two numbers are the bytes grep printed (``-n -b``), converted by the caller only when it needs them
+# (most hits of a debug log are repeated noise that needs neither); :func:`hit_fields` converts.
+# The line after a hit (to rejoin e-mail hard wraps) is fetched on demand with :meth:`Scan.line_at`.
 
-HitBatch = list[tuple[int, bytes, int]]
+Hit = tuple["int | bytes", "int | bytes", bytes]
+HitBatch = list[Hit]
+
+
+def hit_fields(hit: Hit) -> tuple[int, bytes, int]:
+    """``(line number, raw line, offset just after the line)`` of a hit."""
+    n, o, raw = hit
+    return int(n), raw, int(o) + len(raw) + 1
 
 
 # Printable ASCII from most to least frequent in real wireless logs, with occurrences per 100k
@@ -434,7 +399,7 @@ class Scan:
                         e = len(chunk)
                     lines_before += chunk.count(b"\n", counted_to, s)
                     counted_to = s
-                    out.append((lines_before + 1, chunk[s:e], off + e + 1))
+                    out.append((lines_before + 1, off + s, chunk[s:e]))
                     m = search(chunk, e + 1)
                 if out:
                     yield out
@@ -474,14 +439,16 @@ class Scan:
                 if len(rest) > MAX_GREP_LINE:  # memory stays bounded whatever the input
                     rest = b""
                     skipping = True
-                batch = [(int(n), body, int(o) + len(body) + 1) for n, o, body in rx.findall(buf, 0, cut)]
+                batch: HitBatch = rx.findall(buf, 0, cut)
                 if batch:
-                    self._last = batch[-1][0], batch[-1][2]
+                    last = hit_fields(batch[-1])
+                    self._last = last[0], last[2]
                     yield batch
             if rest:
-                batch = [(int(n), body, int(o) + len(body) + 1) for n, o, body in rx.findall(rest + b"\n")]
+                batch = rx.findall(rest + b"\n")
                 if batch:
-                    self._last = batch[-1][0], batch[-1][2]
+                    last = hit_fields(batch[-1])
+                    self._last = last[0], last[2]
                     yield batch
         finally:
             proc.stdout.close()

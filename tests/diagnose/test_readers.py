@@ -47,18 +47,6 @@ def test_iter_lines_streams_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         (1, "first line"), (2, "second line that is longer"), (3, "last")]
 
 
-def test_iter_hits_reports_line_numbers_and_next_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The fast path yields only matching lines, with their number and the following line."""
-    monkeypatch.setattr(readers, "CHUNK", 16)
-    p = tmp_path / "x.log"
-    p.write_text("noise\nnoise\nhit one\nafter\nnoise\nhit two\n")
-    rx = readers.prefilter_regex(["hit"])
-    counter: list[int] = []
-    hits = [(h.line, h.text, h.next_text) for h in readers.iter_hits(readers.Source(str(p), str(p)), rx, counter)]
-    assert hits == [(3, "hit one", "after"), (6, "hit two", None)]
-    assert counter[0] == 6
-
-
 def test_missing_input_is_a_user_error(tmp_path: Path) -> None:
     """A missing path is a one-line UserError naming it."""
     with pytest.raises(UserError, match="nope.log"):

@@ -86,7 +86,8 @@ def test_grep_and_python_scans_yield_the_same_batches(tmp_path: Path, monkeypatc
         scan = readers.Scan(src, KEYWORDS, grep=grep)
         got = []
         for batch in scan.batches():
-            for line, raw, after in batch:
+            for hit in batch:
+                line, raw, after = readers.hit_fields(hit)
                 got.append((line, raw, scan.line_at(after)))
         seen[grep is None] = (got, scan.lines, scan.nbytes)
     assert seen[True][0] == seen[False][0]
@@ -195,7 +196,7 @@ def test_an_absurdly_long_hit_line_is_skipped_with_bounded_memory(tmp_path: Path
     p.write_text("wlan0: AP-ENABLED\n" + "wlan0: AP-DISABLED " + "z" * (3 << 20) + "\n"
                  + "wlan0: STA 02:00:00:00:01:00 IEEE 802.11: associated\n")
     scan = readers.Scan(readers.Source(str(p), str(p)), KEYWORDS, grep=readers.grep_binary())
-    got = [(n, raw) for batch in scan.batches() for n, raw, _after in batch]
+    got = [readers.hit_fields(h)[:2] for batch in scan.batches() for h in batch]
     assert got == [(1, b"wlan0: AP-ENABLED"), (3, b"wlan0: STA 02:00:00:00:01:00 IEEE 802.11: associated")]
     assert scan.lines == 3
 
