@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -226,26 +227,23 @@ _STAMPS = st.one_of(
 )
 
 
+# stamp kind -> (a, b, "HH:MM:SS" from b) -> the wrapper before the message
+_WRAPPERS: dict[str, Callable[[int, int, str], str]] = {
+    "kmsg": lambda a, b, hms: f"{a},{b % 9973},{b},-;",
+    "epoch": lambda a, b, hms: f"{a}.{b:06d}: ",
+    "dmesg": lambda a, b, hms: f"[{a:5d}.{b:06d}] ",
+    "syslog": lambda a, b, hms: f"Nov {a:2d} {hms} ap hostapd: ",
+    "syslog-kernel": lambda a, b, hms: f"Nov {a:2d} 10:00:{a:02d} ap kernel: [{b:6d}.{a:06d}] ",
+    "rfc3339": lambda a, b, hms: f"2026-11-{a:02d}T{hms}.{b:06d}+0{a % 3}:00 ap hostapd[4{a}]: ",
+    "rfc3339-kernel": lambda a, b, hms: f"2026-11-{a:02d} 10:00:{a:02d}Z ap kernel: [{b:6d}.{a:06d}] ",
+    "logread": lambda a, b, hms: f"Tue Nov {a:2d} {hms} 2026 daemon.notice hostapd: ",
+    "logread-kernel": lambda a, b, hms: f"Tue Nov {a:2d} 10:00:{a:02d} 2026 kern.info kernel: [{b:6d}.{a:06d}] ",
+}
+
+
 def _stamped(stamp: tuple[str, int, int], msg: str) -> str:
     kind, a, b = stamp
-    if kind == "kmsg":
-        return f"{a},{b % 9973},{b},-;{msg}"
-    if kind == "epoch":
-        return f"{a}.{b:06d}: {msg}"
-    if kind == "dmesg":
-        return f"[{a:5d}.{b:06d}] {msg}"
-    hms = f"{b // 3600 % 24:02d}:{b // 60 % 60:02d}:{b % 60:02d}"
-    if kind == "syslog":
-        return f"Nov {a:2d} {hms} ap hostapd: {msg}"
-    if kind == "rfc3339":
-        return f"2026-11-{a:02d}T{hms}.{b:06d}+0{a % 3}:00 ap hostapd[4{a}]: {msg}"
-    if kind == "rfc3339-kernel":
-        return f"2026-11-{a:02d} 10:00:{a:02d}Z ap kernel: [{b:6d}.{a:06d}] {msg}"
-    if kind == "logread":
-        return f"Tue Nov {a:2d} {hms} 2026 daemon.notice hostapd: {msg}"
-    if kind == "logread-kernel":
-        return f"Tue Nov {a:2d} 10:00:{a:02d} 2026 kern.info kernel: [{b:6d}.{a:06d}] {msg}"
-    return f"Nov {a:2d} 10:00:{a:02d} ap kernel: [{b:6d}.{a:06d}] {msg}"
+    return _WRAPPERS[kind](a, b, f"{b // 3600 % 24:02d}:{b // 60 % 60:02d}:{b % 60:02d}") + msg
 
 
 @settings(max_examples=60, deadline=None)
