@@ -94,13 +94,19 @@ def check(directory: Path | None = None) -> tuple[dict[str, Path] | None, str]:
     files: dict[str, Path] = {}
     for name in HOT:
         entry = mods[name]
+        want = entry.get("sha256") if isinstance(entry, dict) else None
+        rel = entry.get("file") if isinstance(entry, dict) else None
+        if not isinstance(want, str) or not isinstance(rel, str):
+            return None, f"malformed manifest entry for {name}; rebuild"
         try:
-            if _sha256(source_of(name)) != entry["sha256"]:
+            if _sha256(source_of(name)) != want:
                 return None, f"stale: {source_of(name).name} changed since the build; rebuild"
         except OSError as e:
             return None, f"cannot read {source_of(name)}: {e.strerror or e}"
-        files[name] = d / entry["file"]
+        files[name] = d / rel
     for name, rel in shared.items():
+        if not isinstance(rel, str):
+            return None, f"malformed manifest entry for {name}; rebuild"
         files[name] = d / rel
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
@@ -124,6 +130,16 @@ class _Finder:
         if not self.checked:
             self.checked = True
             self.files, self.why = check()
+            if self.files is not None:
+                # load mypyc's shared runtime first: a build that cannot load here (a different
+                # libc, a damaged file) means pure Python, not a failed import of diagnose
+                import importlib
+
+                try:
+                    for name in [n for n in self.files if n.endswith("__mypyc")]:
+                        importlib.import_module(name)
+                except ImportError as err:
+                    self.files, self.why = None, f"cannot load the build ({err}); rebuild"
         return self.files
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,

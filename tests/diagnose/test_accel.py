@@ -73,7 +73,7 @@ def test_stale_source_falls_back_to_pure_python(tmp_path: Path, monkeypatch: pyt
 
 
 def test_other_interpreter_or_missing_files_fall_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A build for another ABI, an incomplete build or no build at all: pure Python, with the reason."""
+    """Another ABI, an incomplete or malformed build, or none at all: pure Python, with the reason."""
     monkeypatch.setenv("R2WIFI_ACCEL", "1")
     _fake_build(tmp_path / "abi", soabi="cpython-399-armhf")
     assert accel.check(tmp_path / "abi")[1].startswith("built for another interpreter")
@@ -81,6 +81,13 @@ def test_other_interpreter_or_missing_files_fall_back(tmp_path: Path, monkeypatc
     (tmp_path / "part" / "x__mypyc.so").unlink()
     assert accel.check(tmp_path / "part")[1].startswith("incomplete build")
     assert accel.check(tmp_path / "none")[1].startswith("not built")
+    _fake_build(tmp_path / "bad")
+    man = json.loads((tmp_path / "bad" / "manifest.json").read_text())
+    man["modules"][accel.HOT[0]] = "not a table"
+    (tmp_path / "bad" / "manifest.json").write_text(json.dumps(man))
+    assert accel.check(tmp_path / "bad")[1].startswith("malformed manifest entry")
+    (tmp_path / "bad" / "manifest.json").write_text("{not json")
+    assert accel.check(tmp_path / "bad")[1].startswith("unreadable manifest")
 
 
 def test_status_command_names_the_path(run_cli) -> None:  # type: ignore[no-untyped-def]
@@ -131,3 +138,13 @@ def test_this_process_runs_the_path_the_switch_and_the_build_choose() -> None:
     """Compiled modules are loaded exactly when switched on and a matching build exists (pure otherwise)."""
     files, why = accel.check()
     assert accel.active() == (files is not None), why
+
+
+def test_a_build_that_cannot_load_falls_back_to_pure_python(tmp_path: Path) -> None:
+    """A verified manifest whose extension files do not load (damaged, other libc): diagnose still runs, pure."""
+    _fake_build(tmp_path / accel.soabi())  # current hashes, but the .so files are empty
+    code = ("from r2wifi import accel\nfrom r2wifi.diagnose.analyze import diagnose\n"
+            "print(accel.active(), accel._FINDER.why)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=_env(R2WIFI_ACCEL="1", R2WIFI_ACCEL_DIR=str(tmp_path))).stdout
+    assert out.startswith("False cannot load the build"), out
