@@ -41,7 +41,7 @@ from r2wifi.logs.model import Event, K
 SAMPLE_LINES = 400
 # Hard-wrapped lines (an e-mail or forum paste) are looked for in every file up to this size, and
 # in bigger ones only when their sample shows one: no paste is megabytes long, and the check costs
-# a look at the next line after a sixth of a debug log's hits.
+# a look at the next line after a third of a debug log's hits.
 PASTE_MAX_BYTES = 4 << 20
 MAX_REVERSE_LINES = 2_000_000
 MAX_SESSIONS_OUT = 50
