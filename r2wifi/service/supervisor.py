@@ -103,7 +103,7 @@ class Supervisor:
         # Set by each watcher once its source is open (attached, positioned): `run` announces
         # "supervising" (and READY=1) only then, so nothing logged afterwards can be missed.
         self.watching = {name: threading.Event() for name in WATCHERS}
-        self.parse_failed: set[str] = set()  # sources whose trouble was reported (once each)
+        self.said_once: set[str] = set()  # keys of the troubles already reported (see say_once)
 
     # -- logging ---------------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -116,6 +116,12 @@ class Supervisor:
                 fh.write(line + "\n")
         except OSError:
             pass
+
+    def say_once(self, key: str, text: str) -> None:
+        """Report a recurring trouble (``key``) the first time only."""
+        if key not in self.said_once:
+            self.said_once.add(key)
+            self.say(text)
 
     def put(self, ev: L.Event) -> None:
         self.q.put(ev)
@@ -194,10 +200,8 @@ class Supervisor:
         try:
             return events_from_log_line(raw, file=file, line=line, t=self.clock())
         except Exception as err:  # noqa: BLE001 - one odd line must not blind a watcher
-            if file not in self.parse_failed:
-                self.parse_failed.add(file)
-                self.say(f"skipping a line of {file} the log parser failed on ({type(err).__name__}: {err}); "
-                         "further ones are skipped silently")
+            self.say_once(f"parse {file}", f"skipping a line of {file} the log parser failed on "
+                                           f"({type(err).__name__}: {err}); further ones are skipped silently")
             return []
 
     def _watch_kmsg(self) -> None:
@@ -256,9 +260,7 @@ class Supervisor:
                 self.watching["hostapd-log"].set()
             except OSError as err:  # unreadable for now (permissions, I/O error): keep trying
                 self.watching["hostapd-log"].set()
-                if str(path) not in self.parse_failed:
-                    self.parse_failed.add(str(path))
-                    self.say(f"cannot read {path}: {err.strerror or err}; retrying")
+                self.say_once(f"read {path}", f"cannot read {path}: {err.strerror or err}; retrying")
             self.stop.wait(0.3)
         if fh is not None:
             fh.close()
