@@ -96,6 +96,15 @@ def test_status_command_names_the_path(run_cli) -> None:  # type: ignore[no-unty
     assert res.returncode == 0 and res.stdout.startswith("pure Python: switched off")
 
 
+def test_remove_command_and_a_bad_action(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`r2wifi accel remove --dir D` deletes the build; an unknown action is one line and exit 2."""
+    _fake_build(tmp_path / "b")
+    res = run_cli("accel", "remove", "--dir", str(tmp_path / "b"))
+    assert res.returncode == 0 and not (tmp_path / "b").exists()
+    res = run_cli("accel", "compile")
+    assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1 and "invalid choice" in res.stderr
+
+
 _CHILD = """
 import json, sys
 from r2wifi import accel
