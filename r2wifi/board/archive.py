@@ -273,15 +273,21 @@ def open_tarball(path: Path, limits: Limits) -> Payload:
     payload = Payload(str(path), "tarball")
     tf = _open_tar(None, path, "*", str(path))
     payload.closers.append(tf.close)
+    _fill(payload, tf, path, _mapper_with_source(_tarball_mapper, str(path)), limits, "tar archive")
+    return payload
+
+
+def _fill(payload: Payload, tf: tarfile.TarFile, path: Path, mapper: Callable[[str], tuple[Part, str] | None],
+          limits: Limits, what: str) -> None:
+    """Read ``tf``'s members into ``payload``; on any failure the payload is closed first."""
     try:
-        _tar_members(tf, str(path), _mapper_with_source(_tarball_mapper, str(path)), limits, payload)
+        _tar_members(tf, str(path), mapper, limits, payload)
     except (tarfile.TarError, EOFError, OSError) as err:
         payload.close()
-        raise UserError(f"{path}: broken tar archive ({err})") from None
+        raise UserError(f"{path}: broken {what} ({err})") from None
     except BaseException:
         payload.close()
         raise
-    return payload
 
 
 def _mapper_with_source(
@@ -323,14 +329,7 @@ def open_deb(path: Path, limits: Limits) -> Payload:
         fileobj = io.BufferedReader(_Slice(fh, offset, size))
     tf = _open_tar(fileobj, path, comp or "", str(path))
     payload.closers.append(tf.close)
-    try:
-        _tar_members(tf, str(path), _deb_mapper, limits, payload)
-    except (tarfile.TarError, EOFError, OSError) as err:
-        payload.close()
-        raise UserError(f"{path}: broken data archive ({err})") from None
-    except BaseException:
-        payload.close()
-        raise
+    _fill(payload, tf, path, _deb_mapper, limits, "data archive")
     return payload
 
 

@@ -11,6 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
+from r2wifi.cli import sysroot
 from r2wifi.errors import UserError
 
 
@@ -28,9 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from r2wifi.board.doctor import SysView
     from r2wifi.paths import config_path, state_dir
 
-    root = Path(args.root)
-    if not root.is_dir():
-        raise UserError(f"--root {root}: not a directory")
+    root = sysroot(args.root)
     logs = [Path(p) for p in args.log]
     for p in logs:
         if not p.is_file():

@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from r2wifi.errors import UserError
+from r2wifi.cli import sysroot
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,9 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from r2wifi.board.doctor import SysView, exit_code, render_text, run_doctor
     from r2wifi.paths import state_dir
 
-    root = Path(args.root)
-    if not root.is_dir():
-        raise UserError(f"--root {root}: not a directory")
+    root = sysroot(args.root)
     results = run_doctor(SysView(root, state_dir=state_dir()))
     if args.json:
         sys.stdout.write(json.dumps({"root": str(root), "checks": [c.as_dict() for c in results],

@@ -40,11 +40,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from r2wifi.errors import UserError
+    from r2wifi.cli import sysroot
     from r2wifi.wmt.firmware import check_firmware_set
 
-    if not Path(args.root).is_dir():
-        raise UserError(f"--root {args.root}: not a directory")
+    sysroot(args.root)
     findings = check_firmware_set(args.dir, args.root)
     errors = [f for f in findings if f.level == "error"]
     if args.json:
