@@ -383,27 +383,27 @@ class ApController:
 
     def reset_wifi(self) -> None:
         """WiFi off, AP mode again, interface re-done (addresses, re-shaped), hostapd, dnsmasq."""
-        record = self.read_record()
-        for kind in KINDS:
-            self.daemons.stop(kind)
-        if self.cfg.chip.enabled:
-            from r2wifi.net.link import Link
-
-            self.chip.wifi("off")
-            with Link(self.netns) as link:
-                link.wait_gone(self.interface, 10.0)
-            self.chip.wifi(self.mode)
-        self.configure_interface(record)
-        self.start_daemons(record)
-        self.write_record(record)
+        self._rebuild(whole_chip=False)
 
     def reset_chip(self) -> None:
+        """Launcher restarted (patches sent again), then the mode, interface and daemons as in reset_wifi."""
+        self._rebuild(whole_chip=True)
+
+    def _rebuild(self, *, whole_chip: bool) -> None:
+        """The common body of the upper rungs: every daemon stopped, the chip step, everything redone."""
         record = self.read_record()
         for kind in KINDS:
             self.daemons.stop(kind)
         if self.cfg.chip.enabled:
-            self.chip.reset()
-            record["launcher_started"] = True
+            if whole_chip:
+                self.chip.reset()
+                record["launcher_started"] = True
+            else:
+                from r2wifi.net.link import Link
+
+                self.chip.wifi("off")
+                with Link(self.netns) as link:
+                    link.wait_gone(self.interface, 10.0)
             self.chip.wifi(self.mode)
         self.configure_interface(record)
         self.start_daemons(record)
