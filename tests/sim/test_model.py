@@ -343,8 +343,8 @@ def test_patch_dir_missing_files_fails(rig: Rig, tmp_path: Path) -> None:
     assert "WMT_CTRL_GET_PATCH fail" in t
 
 
-def test_patch_file_unreadable_after_listing(rig: Rig, tmp_path: Path) -> None:
-    """A named patch file that vanished before download: "load file (...) fail", EFAULT."""
+def _power_naming_one_patch(rig: Rig, path: Path) -> int:
+    """Power on with a launcher that answers srh_patch by naming ``path`` as the only patch."""
     rig.loader()
     w = Dev(rig.model, "/dev/stpwmt")
     w.ioctl(n("WMT_IOCTL_SET_STP_MODE"), 0x23)
@@ -353,11 +353,16 @@ def test_patch_file_unreadable_after_listing(rig: Rig, tmp_path: Path) -> None:
         if rig.model.poll(w.hid, 0) is True:
             rig.model.read(w.hid)
             w.ioctl(n("WMT_IOCTL_SET_PATCH_NUM"), 1)
-            w.ioctl(n("WMT_IOCTL_SET_PATCH_INFO"), patch_info(1, b"\0\0\x0e\xf0", str(tmp_path / "gone.bin")))
+            w.ioctl(n("WMT_IOCTL_SET_PATCH_INFO"), patch_info(1, b"\0\0\x0e\xf0", str(path)))
             w.write(b"ok")
 
     rig.clock.hooks.append(answer)
-    assert rig.power(w) == -errno.EFAULT
+    return rig.power(w)
+
+
+def test_patch_file_unreadable_after_listing(rig: Rig, tmp_path: Path) -> None:
+    """A named patch file that vanished before download: "load file (...) fail", EFAULT."""
+    assert _power_naming_one_patch(rig, tmp_path / "gone.bin") == -errno.EFAULT
     assert f"load file ({tmp_path / 'gone.bin'}) fail" in rig.text()
 
 
@@ -403,19 +408,7 @@ def test_patch_fw_version_mismatch_fails(rig: Rig, tmp_path: Path) -> None:
     pdir = tmp_path / "fw"
     pdir.mkdir()
     path = make_patch(pdir / "ROMv2_lm_patch_x.bin", count=1, seq=1, addr=b"\0\x0e\xf0", size=3000, fw=0x8A01)
-    rig.loader()
-    w = Dev(rig.model, "/dev/stpwmt")
-    w.ioctl(n("WMT_IOCTL_SET_STP_MODE"), 0x23)
-
-    def answer() -> None:
-        if rig.model.poll(w.hid, 0) is True:
-            rig.model.read(w.hid)
-            w.ioctl(n("WMT_IOCTL_SET_PATCH_NUM"), 1)
-            w.ioctl(n("WMT_IOCTL_SET_PATCH_INFO"), patch_info(1, b"\0\0\x0e\xf0", str(path)))
-            w.write(b"ok")
-
-    rig.clock.hooks.append(answer)
-    assert rig.power(w) == -errno.EFAULT
+    assert _power_naming_one_patch(rig, path) == -errno.EFAULT
     assert "does not match rom version 0x8a00" in rig.text()
 
 
