@@ -24,6 +24,7 @@ Fields of an entry:
 from __future__ import annotations
 
 import re
+import string
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
@@ -72,7 +73,7 @@ def render(key: str, **fields: object) -> str:
 @cache
 def _compile(fmt: str) -> re.Pattern[str]:
     out: list[str] = []
-    for literal, field, _spec, _conv in __import__("string").Formatter().parse(fmt):
+    for literal, field, _spec, _conv in string.Formatter().parse(fmt):
         out.append(re.escape(literal))
         if field is not None:
             out.append(f"(?P<{field}>\\S+?)" if field.isidentifier() else r"\S+?")
