@@ -32,13 +32,13 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from r2wifi.errors import ConfigError, UserError
 from r2wifi.paths import config_path
+from r2wifi.toml import tomllib
 
 SECURITY_MODES = ("wpa2", "wpa3", "wpa2-wpa3", "open")
 CHIP_BACKENDS = ("auto", "real", "sim")

@@ -111,7 +111,7 @@ def fmt_time(t: object, *, date: bool = False) -> str:
         return clean(t, 40)
     if sec >= _EPOCH_MIN:
         try:
-            d = _dt.datetime.fromtimestamp(sec, tz=_dt.UTC)
+            d = _dt.datetime.fromtimestamp(sec, tz=_dt.timezone.utc)
         except (OverflowError, OSError, ValueError):
             return f"{sec:.3f}"
         return d.strftime("%Y-%m-%d %H:%M:%S" if date else "%H:%M:%S") + f".{d.microsecond // 1000:03d}"
@@ -439,7 +439,7 @@ def _day(t: object) -> str:
     if sec is None or sec < _EPOCH_MIN:
         return ""
     try:
-        return _dt.datetime.fromtimestamp(sec, tz=_dt.UTC).strftime("%Y-%m-%d UTC")
+        return _dt.datetime.fromtimestamp(sec, tz=_dt.timezone.utc).strftime("%Y-%m-%d UTC")
     except (OverflowError, OSError, ValueError):
         return ""
 

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -57,7 +57,7 @@ class LauncherLog:
             self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the launcher's life
 
     def __call__(self, text: str) -> None:
-        stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
         line = f"{stamp} launcher[{os.getpid()}]: {text}\n"
         with self._lock:
             for out in (self.stream, self._fh):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from r2wifi.diagnose.analyze import diagnose
+from r2wifi.toml import tomllib
 
 from .helpers import kinds
 

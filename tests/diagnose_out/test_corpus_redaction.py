@@ -11,11 +11,12 @@ import json
 import os
 import re
 import subprocess
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from r2wifi.toml import tomllib
 
 CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 # the same place tests/conftest.py looks for ../shared (parametrization needs it at collection time)
