@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("mac", help="show or write the WiFi MAC in the NVRAM file")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--set", dest="set_mac", metavar="MAC", help="write this MAC")
-    g.add_argument("--stable", action="store_true", help="write a stable MAC derived from /etc/machine-id")
+    g.add_argument("--stable", action="store_true", help="write a stable MAC derived from /etc/machine-id (or the board serial, or a seed r2wifi stores)")
     p.add_argument("--nvram", help="NVRAM file (default <root>/etc/firmware/nvram/WIFI)")
     p.add_argument("--root", default="/")
     p = sub.add_parser("generate", help="write a synthetic header-valid firmware set under ROOT")
@@ -79,7 +79,7 @@ def _mac(args: argparse.Namespace) -> int:
 
     path = Path(args.nvram) if args.nvram else Path(args.root) / "etc/firmware/nvram/WIFI"
     if args.set_mac or args.stable:
-        mac = args.set_mac or nvram.stable_mac()
+        mac = args.set_mac or nvram.stable_mac(root=args.root)
         backup = nvram.write_mac(path, mac)
         print(f"{path}: MAC set to {nvram.format_mac(nvram.parse_mac(mac))}"
               + (f" (old file kept as {backup})" if backup else " (already set, unchanged)"))

@@ -6,14 +6,17 @@ up ``00:08:22:xx:xx:xx`` from a time tick at every boot) and the country code at
 stable MAC at offset 4 keeps the AP's BSSID constant across reboots.
 
 Rules: the file is replaced atomically with a backup of the old one first; the rest of the file
-is kept byte for byte. A stable MAC is derived from ``/etc/machine-id`` (or a given seed) as a
-locally administered unicast address with the vendor's ``02:08:22`` prefix.
+is kept byte for byte. A stable MAC is derived from a machine seed (or a given one) as a locally
+administered unicast address with the vendor's ``02:08:22`` prefix. The seed is the first that exists of
+:data:`SEED_FILES` (``/etc/machine-id``; OpenWrt has none, so D-Bus's copy, then the board's device-tree
+serial number), else a random seed r2wifi stores once in :data:`STORED_SEED` and reuses.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from pathlib import Path
 
 from r2wifi.errors import UserError
@@ -57,15 +60,45 @@ def read_mac(path: Path) -> str | None:
     return None if raw == b"\0" * 6 else format_mac(raw)
 
 
-def stable_mac(seed: bytes | None = None) -> str:
-    """A locally administered MAC ``02:08:22:xx:xx:xx`` derived from the machine id."""
-    if seed is None:
+SEED_FILES = (
+    "etc/machine-id",
+    "var/lib/dbus/machine-id",
+    "proc/device-tree/serial-number",
+    "sys/firmware/devicetree/base/serial-number",
+)
+STORED_SEED = "etc/r2wifi/mac-seed"
+
+
+def _read_small(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(256).strip(b"\0 \t\r\n")
+    except OSError:
+        return b""
+
+
+def machine_seed(root: str | Path = "/") -> tuple[bytes, str]:
+    """The machine's stable seed and where it came from (created in :data:`STORED_SEED` if none exists)."""
+    for rel in SEED_FILES:
+        data = _read_small(Path(root) / rel)
+        if data.strip(b"0"):  # all zeros is an unset serial number
+            return data, "/" + rel
+    stored = Path(root) / STORED_SEED
+    data = _read_small(stored)
+    if not data:
+        data = secrets.token_hex(16).encode()
         try:
-            seed = Path("/etc/machine-id").read_bytes().strip()
-        except OSError:
-            seed = b""
-        if not seed:
-            raise UserError("/etc/machine-id is missing or empty; give the MAC with --set")
+            atomic_write(stored, data + b"\n", mode=0o644)
+        except OSError as err:
+            raise UserError(f"no machine id, board serial or stored seed, and {stored} cannot be written "
+                            f"({err.strerror}); give the MAC with --set") from err
+    return data, "/" + STORED_SEED
+
+
+def stable_mac(seed: bytes | None = None, root: str | Path = "/") -> str:
+    """A locally administered MAC ``02:08:22:xx:xx:xx`` derived from ``seed`` or :func:`machine_seed`."""
+    if seed is None:
+        seed, _where = machine_seed(root)
     digest = hashlib.sha256(b"r2wifi-wlan-mac:" + seed).digest()
     return format_mac(bytes([0x02, 0x08, 0x22]) + digest[:3])
 
