@@ -7,8 +7,9 @@ files, processes, radio). A :class:`SysView` reads *only* through a configurable
 
 Rules:
 * Each :class:`Check` is ``pass``, ``warn``, ``fail`` or ``info`` with a one-line detail and, for
-  warn/fail, the fix. Known-harmless kernel messages (driver-interface.md 7.3) are reported as
-  ``info`` and named harmless, so nobody chases them.
+  warn/fail, the fix. Kernel messages are judged by the one WMT table (:mod:`r2wifi.logs.catalog.wmt`,
+  with its context rule of driver-interface.md 7.3/11.2): known-harmless ones are reported as ``info``
+  and named harmless, so nobody chases them.
 * Character devices in a fake tree: a real ``os.mknod`` node works (as root); otherwise a
   ``dev-nodes.json`` file at the top of the fake root, ``{"/dev/wmtWifi": {"type": "char",
   "major": 155}}``, overrides what ``lstat`` says. The override is ignored when the root is ``/``.
@@ -49,33 +50,6 @@ DEV_NODES = [  # path, major, required-for-wifi
 ]
 KCONFIG = ["CONFIG_MTK_COMBO_CHIP_CONSYS_7623", "CONFIG_MTK_COMBO_WIFI", "CONFIG_MTK_COMBO_BT",
            "CONFIG_MTK_COMBO_BT_HCI"]
-
-# driver-interface.md 7.3 / 7.4: (regex, status, explanation)
-KERNEL_MESSAGES: list[tuple[str, Status, str]] = [
-    (r"Wmt [Cc]annot find pinctrl", "info", "harmless: the R2 device tree has no consys pinctrl state"),
-    (r"vcn18: mode operation not allowed", "info", "harmless: regulator mode not supported"),
-    (r"hal_btif_clk_get_and_prepare.*clk_btif", "info", "harmless: info printed at error level"),
-    (r"unknown field '", "info", "harmless: WMT_SOC.cfg mtXXXX.defAnt lines are not SoC keys"),
-    (r"failed to init module|do common driver init failed", "info",
-     "harmless when the drivers are built in or already initialised"),
-    (r"co-clock disabled", "info", "harmless"),
-    (r"no hif info", "fail", "the launcher never set the STP mode: start it (r2wifi chip launch / r2wifi run)"),
-    (r"patch dwn fail|load file \(.*\) fail|WMT_CTRL_GET_PATCH fail", "fail",
-     "ROM patches missing or unreadable: check /etc/firmware (r2wifi firmware check)"),
-    (r"Maybe has a consys power on issue|unsupported chip id", "fail",
-     "consys not powered: device tree (consys node, clocks, reserved memory)"),
-    (r"Regulator_get VCN_1V8 fail|CanNot get consys reset|gConEmiPhyBase invalid", "fail",
-     "device tree / reserved-memory problem for consys"),
-    (r"STP NoAck trigger firmware assert|STP open btif fail|mtk_wcn_btif_write err", "fail",
-     "BTIF transport broken (wrong BTIF node / IRQ / clock in the device tree)"),
-    (r"wait completion timeout, opId", "fail", "a WMT function on/off timed out (chip stalled)"),
-    (r"WMT turn on WIFI fail", "fail", "WiFi power-on failed; see the messages before it"),
-    (r"Get \S+ net device timeout", "fail", "wlan0 was renamed or wlan_gen2 did not create it"),
-    (r"Open FW image: .* failed|kalFirmwareImageMapping fail", "fail",
-     "WIFI_RAM_CODE_7623 missing: it must be at /etc/firmware/WIFI_RAM_CODE_7623"),
-    (r"Set p2p mode handler is NULL", "fail", "wlan_gen2 not loaded: modprobe wlan_gen2 after the loader"),
-]
-
 
 @dataclass
 class Check:
@@ -610,17 +584,12 @@ def check_kernel_log(sv: SysView) -> list[Check]:
     lines = _kernel_log(sv)
     if lines is None:
         return [Check("klog", "kernel log", "info", "not available")]
+    from r2wifi.logs.catalog import wmt  # the one table of WMT messages and their verdicts (7.3 / 7.4 / 11.2)
+
     out: list[Check] = []
-    seen: set[str] = set()
-    for pattern, status, why in KERNEL_MESSAGES:
-        rx = re.compile(pattern)
-        hits = [ln for ln in lines if rx.search(ln)]
-        if not hits or pattern in seen:
-            continue
-        seen.add(pattern)
-        sample = re.sub(r"^\[\s*\d+\.\d+\]\s*", "", hits[-1]).strip()[:100]
-        detail = f"{len(hits)}x '{sample}': {why}"
-        out.append(Check("klog", "kernel log", status, detail, why if status == "fail" else ""))
+    for _m, status, why, sample in wmt.assess(lines):
+        sample = re.sub(r"^\[\s*\d+\.\d+\]\s*", "", sample).strip()[:100]
+        out.append(Check("klog", "kernel log", status, f"'{sample}': {why}", why if status == "fail" else ""))
     return out or [Check("klog", "kernel log", "pass", "no known WMT/consys failure messages")]
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from r2wifi.diagnose.sessions import Session, Tracker
+from r2wifi.logs.catalog import wmt
 from r2wifi.logs.model import Event, K
 
 MAX_EVIDENCE = 12
@@ -59,6 +60,7 @@ class Aggregate:
         self.clean_stops = 0
         self.benign: Counter[str] = Counter()
         self.wmt: Counter[str] = Counter()
+        self.wmt_ctx = wmt.WmtContext()
         self.link_not_ready: Counter[str] = Counter()
         self.link_ready: set[str] = set()
         self.link_refs: dict[str, list[tuple[str, int]]] = {}
@@ -266,6 +268,7 @@ class Aggregate:
             self.hs_unrecovered[group] += 1
         self.hs_open.clear()
         self._close_run()
+        _wmt_context(self)
         self.tracker.finish()
         self._drain()
         for st in self.tracker.stations.values():
@@ -432,18 +435,33 @@ def _txq_wake(a: Aggregate, ev: Event) -> None:
 
 
 def _wmt(a: Aggregate, ev: Event) -> None:
+    """A MediaTek WMT line: its marker's finding (the WMT table says which); context lines wait for finish()."""
     marker = str(ev.params.get("marker"))
     a.wmt[marker] += 1
-    key = {
-        "init_failed": "wmt_init_failed",
-        "launcher_missing": "wmt_launcher_missing",
-        "patch_failed": "wmt_patch_failed",
-        "btif_failure": "wmt_btif_failure",
-        "wifi_on_failed": "wmt_wifi_on_failed",
-        "wifi_not_built": "driver_not_loaded",
-    }.get(marker)
+    m = wmt.BY_KEY.get(str(ev.params.get("key")))
+    if m is not None:
+        fields = ev.params.get("fields")
+        a.wmt_ctx.feed(m, fields if isinstance(fields, dict) else {}, (ev.file, ev.line))
+    key = wmt.kind_of(marker)
+    if key == "startup_failure":
+        a.note("startup_failure_launcher", ev, station="")
     if key:
         a.note(key, ev, station="")
+
+
+def _wmt_context(a: Aggregate) -> None:
+    """Section 7.3 / 11.2: the BT part's ``ret:-1`` is benign unless the lines around it show a real failure."""
+    ctx = a.wmt_ctx
+    if not ctx.seen:
+        return
+    refs = [r for r in ctx.context_refs if isinstance(r, tuple)]
+    if ctx.failed:
+        for ref in refs + [r for r in ctx.failure_refs if isinstance(r, tuple)]:
+            a.note("wmt_init_failed", None, station="", ref=ref)
+        return
+    for ref in refs:
+        a.benign["wmt_bt_part_init"] += 1
+        a.note("benign_noise", None, station="", ref=ref)
 
 
 Handler = Callable[["Aggregate", Event], None]

@@ -20,6 +20,9 @@ Rules of this file:
 * Client-side events (wpa_supplicant, iwd, mac80211 station mode) carry the peer BSSID as
   ``station`` and ``params["client"] = True``.
 * Benign, known-harmless lines become ``K.BENIGN`` with ``params["what"]`` naming them.
+* MediaTek WMT / STP / wlan_gen2 / launcher lines are decided by the WMT table
+  (:mod:`r2wifi.logs.catalog.wmt`), not by rows here: ``K.WMT`` events carry the entry's ``key``,
+  ``marker`` (its meaning), ``verdict`` and ``fields``; lines the table lacks stay unknown.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import re
 from collections.abc import Callable
 
 from r2wifi.logs import wrappers
+from r2wifi.logs.catalog import wmt
 from r2wifi.logs.model import Event, K
 
 MAC = r"(?:[0-9A-Za-z]{2}:){5}[0-9A-Za-z]{2}"
@@ -104,26 +108,32 @@ def _assoc_resp(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]] | No
     return K.CLIENT_ASSOC_REJECT, {"client": True, "bssid": m.group(1).lower(), "status": status}
 
 
-def _txq_stop(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
-    p: dict[str, object] = {"dev": m.group(1)}
-    if m.group(2):
-        p["queue_len"] = int(m.group(2))
-    return K.TXQ_STOP, p
-
-
 def _txq_full(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
     return K.TXQ_STOP, {"full": True, "queue": m.group(1)}
 
 
-def _wmt(m: re.Match[str], c: Ctx) -> tuple[str, dict[str, object]] | None:
-    tag = m.group(1) or m.group(3) or ""
-    level = m.group(2) or ""
-    marker = wmt_marker(c.msg)
-    if marker is None:
+def _wmt_event(msg: str) -> tuple[str, dict[str, object]] | None:
+    """The event of a MediaTek WMT / STP / wlan_gen2 / launcher line, decided by the WMT table."""
+    hit = wmt.classify(msg)
+    if hit is None:
         return None
-    if marker.startswith("benign:"):
-        return K.BENIGN, {"what": marker[7:], "tag": tag, "level": level}
-    return K.WMT, {"tag": tag, "level": level, "marker": marker}
+    m, fields = hit
+    meaning = m.meaning
+    if meaning.startswith("benign:"):
+        return K.BENIGN, {"what": meaning[7:], "key": m.key}
+    if meaning == "txq_stop":
+        p: dict[str, object] = {"dev": fields.get("dev", "")}
+        if fields.get("qlen", "").isdigit():
+            p["queue_len"] = int(fields["qlen"])
+        return K.TXQ_STOP, p
+    if meaning == "txq_wake":
+        return K.TXQ_WAKE, {"bss": fields.get("bss", "")}
+    reason = fields.get("reason", "")
+    if meaning in ("sta_deauth", "sta_disassoc") and reason.isdigit():
+        return (K.DEAUTH if meaning == "sta_deauth" else K.DISASSOC), {"reason": int(reason), "by": "sta"}
+    if meaning in ("client_deauth", "client_disassoc") and reason.isdigit():
+        return K.CLIENT_DISCONNECTED, {"client": True, "reason": int(reason), "by": "ap"}
+    return K.WMT, {"marker": meaning, "key": m.key, "verdict": m.verdict, "fields": fields}
 
 
 def _kernel_only(builder: Builder) -> Builder:
@@ -139,84 +149,10 @@ def _startup(what: str) -> Builder:
     return _what(K.STARTUP_ERROR, what)
 
 
-# MediaTek WMT/STP/wlan_gen2 markers (driver-interface.md section 7.3/7.4): substring -> marker.
-WMT_MARKERS: tuple[tuple[str, str], ...] = (
-    # benign first (7.3)
-    ("Cannot find pinctrl", "benign:wmt_pinctrl"),
-    ("cannot find pinctrl", "benign:wmt_pinctrl"),
-    ("mode operation not allowed", "benign:wmt_regulator_mode"),
-    ("hal_btif_clk_get_and_prepare", "benign:btif_clk_info"),
-    ("unknown field", "benign:wmt_conf_unknown_field"),
-    ("unknown cmd", "benign:wmt_unknown_cmd"),
-    ("co-clock disabled", "benign:wmt_coclock"),
-    ("already power", "benign:wmt_already"),
-    ("already on", "benign:wmt_already"),
-    ("already in mode", "benign:wmt_already"),
-    # failures (7.4)
-    ("no hif info", "launcher_missing"),
-    ("wmt_core_stp_init fail", "launcher_missing"),
-    ("wait signal timeout", "launcher_missing"),
-    ("wmt_ctrl_ul_cmd fail", "launcher_missing"),
-    ("cmd buf is occupied", "launcher_missing"),
-    ("warning resp str", "launcher_missing"),
-    ("return -EIO", "launcher_missing"),
-    ("patch info perpare fail", "patch_failed"),
-    ("patch dwn fail", "patch_failed"),
-    ("WMT_CTRL_GET_PATCH fail", "patch_failed"),
-    ("load file", "patch_failed"),
-    ("hw_check fail", "init_failed"),
-    ("unsupported chip id", "init_failed"),
-    ("consys power on issue", "init_failed"),
-    ("Regulator_get", "init_failed"),
-    ("CanNot get consys reset", "init_failed"),
-    ("gConEmiPhyBase invalid", "init_failed"),
-    ("driver init failed", "init_failed"),
-    ("STP open btif fail", "btif_failure"),
-    ("mtk_wcn_btif_write err", "btif_failure"),
-    ("stp btif write fail", "btif_failure"),
-    ("CRC fail", "btif_failure"),
-    ("mtkstp_tx_timeout_handler", "btif_failure"),
-    ("TX retry limit", "btif_failure"),
-    ("NoAck trigger firmware assert", "btif_failure"),
-    ("wmt_dev_rx_timeout", "btif_failure"),
-    ("evt len err", "btif_failure"),
-    ("result error", "btif_failure"),
-    ("init_table_1_2 fail", "btif_failure"),
-    ("calibration_table fail", "btif_failure"),
-    ("wait completion timeout", "wifi_on_failed"),
-    ("opid (", "wifi_on_failed"),
-    ("pwr_on fail", "wifi_on_failed"),
-    ("function on failed", "wifi_on_failed"),
-    ("wmt_core_ctrl failed", "wifi_on_failed"),
-    ("turn on WIFI fail", "wifi_on_failed"),
-    ("Set p2p mode handler is NULL", "wifi_on_failed"),
-    ("net device, sleep", "wifi_on_failed"),
-    ("net device timeout", "wifi_on_failed"),
-    ("glBusInit() fail", "wifi_on_failed"),
-    ("kalFirmwareImageMapping fail", "wifi_on_failed"),
-    ("Open FW image", "wifi_on_failed"),
-    ("Cannot register the net_device", "wifi_on_failed"),
-    ("wlanProbe failed", "wifi_on_failed"),
-    ("turn on BT fail", "bt_failed"),
-    ("STP is not ready", "bt_failed"),
-    ("CONFIG_MTK_COMBO_WIFI is not defined", "wifi_not_built"),
-    # success markers worth keeping on a timeline
-    ("turn on WIFI success", "wifi_on"),
-    ("turn off WIFI OK", "wifi_off"),
-    ("WMT HIF info added", "stp_mode_set"),
-    ("finish common driver init", "module_init_done"),
-)
-RE_OPID_FAIL = re.compile(r"OPID\(\d+\) type\(\d+\) fail")
-
-
 def wmt_marker(msg: str) -> str | None:
-    """The WMT marker name of a MediaTek connectivity line, or None when it is not one we know."""
-    for needle, marker in WMT_MARKERS:
-        if needle in msg:
-            return marker
-    if RE_OPID_FAIL.search(msg):
-        return "wifi_on_failed"
-    return None
+    """The WMT marker (``WmtMessage.meaning``) of a MediaTek connectivity line; None when the table lacks it."""
+    hit = wmt.classify(msg)
+    return hit[0].meaning if hit else None
 
 
 R = re.compile
@@ -257,7 +193,6 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     # capability notices ("does not support TDLS channel switching", "... rekey offload") are not failures.
     ("does not support", R(r"(?:[Dd]river|[Hh]ardware) does not support (?:the )?configured (.*)"),
      _startup("config_unsupported")),
-    ("Can't open device node", R(r"Can't open device node\((\S+)\)"), _startup("device_node")),
     ("Failed to start", R(r"Failed to start .*(?:hostapd|wpa_supplicant|dnsmasq|[Ww]ireless|[Aa]ccess)"),
      _k("service_failed")),
     ("Failed with result", R(r"(hostapd|wpa_supplicant|dnsmasq|r2wifi)\S*\.service: Failed with result"),
@@ -339,21 +274,6 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("DHCPDISCOVER", R(r"DHCPDISCOVER\((\S+)\)"), _k(K.DHCP_DISCOVER)),
     ("DHCPACK", R(r"DHCPACK\((\S+)\) (\S+)"), lambda m, c: (K.DHCP_ACK, {"ip": m.group(2)})),
     ("DHCPNAK", R(r"DHCPNAK\((\S+)\)"), _k("dhcp_nak")),
-    # --- MediaTek WMT / STP / wlan_gen2 (before generic driver rules)
-    ("netif_stop_subqueue", R(r"netif_stop_subqueue for (\S+?),? Queue len: ?(\d+)?"), _txq_stop),
-    ("netif_wake_subqueue", R(r"netif_wake_subqueue"), _k(K.TXQ_WAKE)),
-    ("][E]", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
-    ("][W]", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
-    ("][I]", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
-    ("][D]", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
-    ("][L]", R(r"\[([A-Z0-9-]+)\]\[([EWIDL])\]\w+"), _wmt),
-    ("MTK-BTIF[", R(r"()()(MTK-BTIF)\[[EWIDL]\]"), _wmt),
-    ("-MOD-INIT]", R(r"()()\[([A-Z]+-MOD-INIT)\]"), _wmt),
-    ("[MTK-WIFI]", R(r"()()\[(MTK-WIFI)\]"), _wmt),
-    ("[STP]", R(r"()()\[(STP)\]"), _wmt),
-    ("[WMT-", R(r"()()\[(WMT-[A-Z-]+)\]"), _wmt),
-    ("wlanProbe", R(r"()()(wlanProbe)"), _wmt),
-    ("failed to init module", R(r"failed to init module"), _what(K.BENIGN, "wmt_loader_init_module")),
     # --- benign noise (before the generic error rules)
     ("attribute type", R(r"netlink: '\S+': attribute type (\d+) has an invalid length"),
      lambda m, c: (K.KERNEL_WARNING, {"benign": True, "what": f"netlink_attr_{m.group(1)}"})),
@@ -365,8 +285,6 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("Station flush failed", R(r"Station flush failed"), _what(K.BENIGN, "station_flush")),
     ("Could not connect to kernel driver", R(r"Could not connect to kernel driver"), _what(K.BENIGN, "connect_kernel_driver")),
     ("staid", R(r"staid \d+ deleted"), _what(K.BENIGN, "staid_deleted")),
-    # the consys regulator (vcn18) line carries no WMT tag of its own (driver-interface.md 7.3)
-    ("mode operation not allowed", R(r"^\w+: mode operation not allowed"), _what(K.BENIGN, "wmt_regulator_mode")),
     ("CONSOLE:", R(r"brcmfmac: CONSOLE:"), _what(K.BENIGN, "brcmfmac_console")),
     ("mac flush vdev", R(r"mac flush vdev"), _what(K.BENIGN, "ath10k_flush_info")),
     ("regulatory.db", R(r"failed to load regulatory\.db"), _what(K.BENIGN, "regulatory_db")),
@@ -423,6 +341,7 @@ _GENERIC_DRIVER = R(
 
 KEYWORDS: tuple[str, ...] = tuple(dict.fromkeys(
     [needle for needle, _rx, _b in RULES]
+    + list(wmt.KEYWORDS)
     + ["brcmf", "ath10k", "ath11k", "rt2x00", "mwlwifi", "iwlwifi", "rtw", "rtl", "mt76", "ieee80211 phy"]
 ))
 
@@ -444,6 +363,9 @@ def classify(msg: str, *, source: str = "other", kernel: bool = False) -> tuple[
         iface = m.group(1)
         body = body[m.end():]
     station, body2 = _station_of(body)
+    hit = _wmt_event(body2) if station is None else None
+    if hit is not None:  # the WMT table decides what a MediaTek line means
+        return None, iface, hit[0], hit[1]
     ctx = Ctx(body2, source, kernel, station, iface)
     for needle, rx, build in RULES:
         if needle in body2:

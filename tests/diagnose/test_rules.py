@@ -113,8 +113,13 @@ CASES: dict[str, tuple[str, str, str]] = {
                "[71.5] rtl8187: registered new interface driver\n"),
     "R2W308": ("error", "[47.5] [WLAN-MOD-INIT][I]do_wlan_drv_init:CONFIG_MTK_COMBO_WIFI is not defined\n",
                "[47.5] [WLAN-MOD-INIT][I]do_wlan_drv_init:finish wlan module init\n"),
-    "R2W401": ("error", "[47.5] [WCN-MOD-INIT][E]do_connectivity_driver_init(58):do common driver init failed, ret:-1\n",
-               "[47.5] [WMT-MOD-INIT][I]do_common_drv_init:finish common driver init\n"),
+    # driver-interface.md 11.2: ret:-1 alone is the compiled-out BT part of every healthy boot (benign);
+    # a second DO_MODULE_INIT fails with -16 and aborts the connectivity init
+    "R2W401": ("error", "[47.5] [WCN-MOD-INIT][E]do_connectivity_driver_init(58):do common driver init failed, ret:-16\n"
+               "[47.5] [WCN-MOD-INIT][E]do_connectivity_driver_init(60):abort connectivity driver init, because "
+               "common part is not ready\n",
+               "[47.5] [WCN-MOD-INIT][E]do_connectivity_driver_init(58):do common driver init failed, ret:-1\n"
+               "[47.6] [MTK-WIFI] WIFI_init: mtk_wmt_WIFI_chrdev driver(major 155) installed.\n"),
     "R2W402": ("error", "[9.1] [WMT-CORE][E]wmt_core_stp_init(648):WMT-CORE: no hif info!\n",
                "[9.1] [WMT-CORE][I]wmt_core_stp_init:WMT-CORE: WMT HIF info added\n"),
     "R2W403": ("error", "[9.1] [WMT-CORE][E]wmt_core_patch(1):patch dwn fail (-1),patch_index(0)\n",
