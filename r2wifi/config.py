@@ -3,13 +3,16 @@
 Public API (stable; other modules build on it)::
 
     load_config(path=None) -> Config        # read + validate; path None -> r2wifi.paths.config_path()
+    read_config_text(path) -> str           # a regular file of at most MAX_CONFIG_BYTES, UTF-8
     parse_config(text, source="<string>") -> Config
     default_config() -> Config              # the documented defaults (ap.passphrase empty)
-    validate(cfg) -> Config                 # raise ConfigError naming the key, else return cfg
+    validate(cfg) -> Config                 # raise ConfigError(s) naming the key(s), else return cfg
+    check_config(cfg) -> list[ConfigError]  # every problem, in file order
     render_default_toml(passphrase) -> str  # the commented file `r2wifi config init` writes
     config_as_dict(cfg, masked=True) -> dict  # for `config show` (secrets masked)
     parse_rate(text) -> int                 # "8mbit" -> 8_000_000 bit/s (tc units)
     iso_countries() -> frozenset[str]
+    RANGES: dict[str, (lo, hi)]             # the allowed range of every numeric key
 
     cfg.ap.interface / cfg.ap.ssid / cfg.ap.security ...   (see the dataclasses below)
     cfg.ap.network4 -> IPv4Interface, cfg.ap.key_material -> passphrase or psk
@@ -17,26 +20,38 @@ Public API (stable; other modules build on it)::
 
 Rules:
 * Every problem is a :class:`r2wifi.errors.ConfigError` whose message starts with the dotted key
-  (``ap.channel: 14 is not a valid channel for hw_mode g in country DE``). The CLI prints it as one
-  line and exits 2. Unknown sections and keys are errors (typos must not silently fall back).
+  (``ap.channel: 14 is not a valid channel for hw_mode g in country DE``). Loading collects every
+  problem of a file in one pass (unknown keys get a "did you mean"); several are raised together
+  as :class:`r2wifi.errors.ConfigErrors`. The CLI prints them and exits 2. Unknown sections and
+  keys are errors (typos must not silently fall back).
+* Every input path is bounded: the file must be a regular file of at most ``MAX_CONFIG_BYTES``
+  (never a FIFO or a device: those could hang or never end), TOML nesting that is too deep is
+  an error, every string is at most ``MAX_STRING`` characters without control characters or line
+  breaks (each one ends up in a daemon's config file), every list has a maximum length, and every
+  number is finite and inside its documented range (:data:`RANGES`, also in the default file).
 * Defaults match the BPI-R2 (interface ``ap0`` as created by ``echo A > /dev/wmtWifi``, address
   192.168.10.1/24 and fd00:b::10/64 as in frank-w's wifi.sh, channel 6, country DE).
 * ``chip.names = "mtk"`` selects the OpenWrt interface names (``mtkap0``/``mtkwlan0``) for any
   interface left unset.
 * Secrets (``ap.passphrase``, ``ap.psk``, ``sta.passphrase``, ``sta.psk``) never appear in
-  ``repr()`` of the dataclasses or in :func:`config_as_dict` with ``masked=True``.
+  ``repr()`` of the dataclasses, in :func:`config_as_dict` with ``masked=True`` or in an error.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
+import math
+import os
 import re
+import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from r2wifi.errors import ConfigError, UserError
+from r2wifi.errors import ConfigError, ConfigErrors, UserError
 from r2wifi.paths import config_path
 from r2wifi.toml import tomllib
 
@@ -45,7 +60,35 @@ CHIP_BACKENDS = ("auto", "real", "sim")
 NAME_SCHEMES = ("default", "mtk")
 HW_MODES = ("a", "b", "g")
 HOSTAPD_DRIVERS = ("nl80211", "wired")
+MAC_FILTER_MODES = ("off", "allow", "deny")
 MASK = "********"
+MAX_CONFIG_BYTES = 1024 * 1024  # a real file is ~3 KiB
+MAX_STRING = 4096  # characters in any string value (paths included)
+RATE_MIN, RATE_MAX = 8_000, 10_000_000_000  # shaping.rate in bit/s (tc's 32-bit bytes/s fits 34 Gbit/s)
+
+# The allowed range of every numeric key (inclusive). Documented in the default file.
+RANGES: dict[str, tuple[float, float]] = {
+    "ap.channel": (1, 177),
+    "ap.max_inactivity": (1, 86400),
+    "dhcp.dns_port": (0, 65535),
+    "supervisor.stall_seconds": (1, 3600),
+    "supervisor.max_restarts": (0, 1000),
+    "supervisor.restart_window": (1, 86400),
+    "supervisor.backoff_initial": (0.1, 3600),
+    "supervisor.backoff_max": (0.1, 3600),
+    "supervisor.watchdog_seconds": (1, 3600),
+    "supervisor.storm_count": (1, 1000),
+    "supervisor.storm_window": (1, 86400),
+    "supervisor.loop_count": (1, 1000),
+    "supervisor.loop_window": (1, 86400),
+}
+# The most items a list key may hold.
+MAX_ITEMS: dict[str, int] = {
+    "ap.extra": 100,
+    "ap.mac_filter.macs": 1024,
+    "dhcp.dns": 8,
+    "dhcp.reservation": 1024,
+}
 
 # ISO 3166-1 alpha-2 (officially assigned codes).
 _ISO = """
@@ -78,7 +121,9 @@ _RATE_UNITS = {
 _LEASE_RE = re.compile(r"^(infinite|[0-9]+[smhdw]?)$")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _HEX64_RE = re.compile(r"^[0-9a-fA-F]{64}$")
-_IFNAME_RE = re.compile(r"^[^\s/:]{1,15}$")
+_KEY_RE = re.compile(r"^[A-Za-z0-9_]+$")  # a hostapd.conf key
+_HOSTNAME_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")  # one DNS label
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL, C1
 
 
 def iso_countries() -> frozenset[str]:
@@ -87,13 +132,16 @@ def iso_countries() -> frozenset[str]:
 
 def parse_rate(text: str) -> int:
     """Parse a tc rate (``8mbit``, ``500kbit``, ``1.5mbit``, ``1mbps``) into bit/s; ValueError if bad."""
-    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text) if len(text) <= 32 else None
     if not m:
         raise ValueError(f"{text!r} is not a rate like 8mbit")
     unit = (m.group(2) or "bit").lower()
     if unit not in _RATE_UNITS:
         raise ValueError(f"{text!r}: unknown unit {unit!r} (use bit, kbit, mbit, gbit, bps, kbps, mbps)")
-    value = int(float(m.group(1)) * _RATE_UNITS[unit])
+    number = float(m.group(1)) * _RATE_UNITS[unit]  # <= 32 characters: finite
+    if not math.isfinite(number):
+        raise ValueError(f"{text!r} is not a rate like 8mbit")
+    value = int(number)
     if value <= 0:
         raise ValueError(f"{text!r} must be more than zero")
     return value
@@ -109,6 +157,19 @@ class ChipConfig:
     backend: str = "auto"  # auto | real | sim
     firmware_dir: str = "/etc/firmware"
     names: str = "default"  # default (wlan0/ap0/p2p0) | mtk (OpenWrt: mtkwlan0/mtkap0/mtkp2p0)
+
+
+@dataclass(frozen=True)
+class MacFilterConfig:
+    mode: str = "off"  # off | allow (only the listed stations) | deny (all but the listed stations)
+    macs: tuple[str, ...] = ()  # written to a file beside hostapd.conf (accept_mac_file / deny_mac_file)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    mac: str = ""  # the client's MAC address
+    ip: str = ""  # a host address inside the AP subnet (ap.address4)
+    name: str = ""  # optional host name (one DNS label)
 
 
 @dataclass(frozen=True)
@@ -129,7 +190,10 @@ class APConfig:
     address6: str = "fd00:b::10/64"  # "" to disable IPv6
     mac: str = ""  # optional stable MAC for the AP interface
     max_inactivity: int = 300  # hostapd ap_max_inactivity (seconds)
+    hidden: bool = False  # do not broadcast the SSID (ignore_broadcast_ssid=1)
+    isolate_clients: bool = False  # stations cannot reach each other (ap_isolate=1)
     extra: tuple[str, ...] = ()  # raw hostapd.conf lines appended verbatim
+    mac_filter: MacFilterConfig = MacFilterConfig()  # [ap.mac_filter]
 
     @property
     def network4(self) -> ipaddress.IPv4Interface:
@@ -152,6 +216,7 @@ class DhcpConfig:
     lease_time: str = "12h"  # dnsmasq syntax: 3600, 45m, 12h, 1d, infinite
     dns: tuple[str, ...] = ()  # DNS servers to announce; empty: the AP's own address
     dns_port: int = 53  # 0: DHCP only, no DNS forwarder (what the tests use)
+    reservation: tuple[Reservation, ...] = ()  # [[dhcp.reservation]]: fixed addresses (dhcp-host)
 
 
 @dataclass(frozen=True)
@@ -218,6 +283,8 @@ _SECTIONS: dict[str, type[Any]] = {
     "sta": StaConfig,
     "supervisor": SupervisorConfig,
 }
+# Keys holding an array of tables, and the dataclass of each element.
+_TABLE_ARRAYS: dict[str, type[Any]] = {"dhcp.reservation": Reservation}
 SECRET_KEYS = frozenset({"ap.passphrase", "ap.psk", "sta.passphrase", "sta.psk"})
 
 
@@ -230,50 +297,127 @@ def default_config() -> Config:
     return _resolve(Config())
 
 
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def read_config_text(path: str | Path) -> str:
+    """The text of the config file at ``path``: a regular file of at most MAX_CONFIG_BYTES, UTF-8.
+
+    A FIFO, device, socket or directory is refused before it is read (no hang, no endless read);
+    the file is opened non-blocking and checked again on the open descriptor (no swap in between).
+    """
+    p = Path(path)
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        if not stat.S_ISREG(mode := os.stat(p).st_mode):
+            raise UserError(f"config file {p} is {_file_kind(mode)}, not a regular file")
+        fd = os.open(p, flags)
+    except FileNotFoundError:
+        raise UserError(f"config file {p} not found", hint="create one with 'r2wifi config init'") from None
+    except ValueError:  # a NUL in the path
+        raise UserError(f"config file {p!r} is not a valid path") from None
+    except OSError as err:
+        raise UserError(f"config file {p}: {err.strerror or err}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UserError(f"config file {p} is {_file_kind(st.st_mode)}, not a regular file")
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise UserError(f"config file {p} is {st.st_size} bytes; at most {MAX_CONFIG_BYTES} are read")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CONFIG_BYTES:
+            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > MAX_CONFIG_BYTES:
+            raise UserError(f"config file {p} is longer than {MAX_CONFIG_BYTES} bytes")
+    except OSError as err:
+        raise UserError(f"config file {p}: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"config file {p} is not UTF-8 text") from None
+
+
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate the TOML file at ``path`` (default :func:`r2wifi.paths.config_path`)."""
     p = config_path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"config file {p} not found", hint="create one with 'r2wifi config init'") from None
-    except IsADirectoryError:
-        raise UserError(f"config file {p} is a directory") from None
-    except UnicodeDecodeError:
-        raise UserError(f"config file {p} is not UTF-8 text") from None
-    return parse_config(text, source=str(p))
+    return parse_config(read_config_text(p), source=str(p))
 
 
 def parse_config(text: str, source: str = "<string>") -> Config:
+    """Parse and validate; every problem found is raised together (ConfigError or ConfigErrors)."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise UserError(f"{source}: longer than {MAX_CONFIG_BYTES} characters")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise UserError(f"{source}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise UserError(f"{source}: not valid TOML: arrays or tables nested too deeply") from None
+    found = _Problems()
     sections: dict[str, Any] = {}
     for name, body in data.items():
         if name not in _SECTIONS:
-            known = ", ".join(_SECTIONS)
-            raise ConfigError(name, f"unknown section (known: {known})")
-        if not isinstance(body, dict):
-            raise ConfigError(name, "must be a [table]")
-        sections[name] = _build_section(name, _SECTIONS[name], body)
-    cfg = Config(**sections, source=source)
-    return validate(_resolve(cfg))
+            found.add(ConfigError(name, f"unknown section{_did_you_mean(name, _SECTIONS)}"))
+        elif not isinstance(body, dict):
+            found.add(ConfigError(name, "must be a [table]"))
+        else:
+            sections[name] = _build(name, _SECTIONS[name], body, found)
+    cfg = _resolve(Config(**sections, source=source))
+    _validate_into(cfg, found)
+    found.raise_if_any()
+    return cfg
 
 
-def _build_section(name: str, cls: type[Any], body: dict[str, Any]) -> Any:
+def _did_you_mean(word: str, known: Any) -> str:
+    """`` (did you mean 'channel'?)`` for the closest known name, else the list of known names."""
+    names = list(known)
+    close = difflib.get_close_matches(word[:64], names, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(names)})"
+
+
+def _build(name: str, cls: type[Any], body: dict[str, Any], found: _Problems) -> Any:
+    """Build the dataclass ``cls`` of the table at dotted ``name``; bad keys are recorded and left default."""
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in body.items():
         dotted = f"{name}.{key}"
         if key not in fields:
-            raise ConfigError(dotted, f"unknown key (known: {', '.join(fields)})")
-        default = fields[key].default
-        kwargs[key] = _coerce(dotted, value, default)
+            found.add(ConfigError(dotted, f"unknown key{_did_you_mean(key, fields)}"))
+            continue
+        try:
+            kwargs[key] = _coerce(dotted, value, fields[key].default, found)
+        except ConfigError as err:
+            found.add(err)
     return cls(**kwargs)
 
 
-def _coerce(key: str, value: Any, default: Any) -> Any:
+def _coerce(key: str, value: Any, default: Any, found: _Problems) -> Any:
+    if dataclasses.is_dataclass(default):
+        if not isinstance(value, dict):
+            raise ConfigError(key, f"expected a table [{key}], got {_tname(value)}")
+        return _build(key, type(default), value, found)
+    if key in _TABLE_ARRAYS:
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ConfigError(key, f"expected tables [[{key}]], got {_tname(value)}")
+        if len(value) > MAX_ITEMS[key]:
+            raise ConfigError(key, f"{len(value)} entries; at most {MAX_ITEMS[key]}")
+        return tuple(_build(f"{key}[{i}]", _TABLE_ARRAYS[key], v, found) for i, v in enumerate(value))
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(key, f"expected true or false, got {_tname(value)}")
@@ -291,6 +435,9 @@ def _coerce(key: str, value: Any, default: Any) -> Any:
             value = [value]
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(key, f"expected a list of strings, got {_tname(value)}")
+        limit = MAX_ITEMS.get(key, 100)
+        if len(value) > limit:
+            raise ConfigError(key, f"{len(value)} entries; at most {limit}")
         return tuple(value)
     if not isinstance(value, str):
         raise ConfigError(key, f"expected a string, got {_tname(value)}")
@@ -339,48 +486,167 @@ def default_dhcp_range(iface: ipaddress.IPv4Interface) -> tuple[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
-# validation
+# validation: every check names one key; all of them run, a check whose inputs are already bad
+# is skipped (no follow-up noise)
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[ConfigError] = []
+
+    def add(self, err: ConfigError) -> None:
+        self.items.append(err)
+
+    def failed(self, *keys: str) -> bool:
+        """Is any of ``keys`` (or an item or sub-key of one) already reported?"""
+        return any(
+            e.key == k or e.key.startswith((k + "[", k + ".")) for e in self.items for k in keys
+        )
+
+    def run(self, needs: tuple[str, ...], check: Callable[[], None]) -> None:
+        if self.failed(*needs):
+            return
+        try:
+            check()
+        except ConfigError as err:
+            self.add(err)
+
+    def raise_if_any(self) -> None:
+        if len(self.items) == 1:
+            raise self.items[0]
+        if self.items:
+            raise ConfigErrors(self.items)
+
+
+def check_config(cfg: Config) -> list[ConfigError]:
+    """Every problem of ``cfg``, in file order (empty: valid)."""
+    found = _Problems()
+    _validate_into(cfg, found)
+    return found.items
 
 
 def validate(cfg: Config) -> Config:
-    """Check every value; raise ConfigError naming the first bad key. Returns ``cfg``."""
-    _check_choice("chip.backend", cfg.chip.backend, CHIP_BACKENDS)
-    _check_choice("chip.names", cfg.chip.names, NAME_SCHEMES)
-    if not cfg.chip.firmware_dir.startswith("/"):
-        raise ConfigError("chip.firmware_dir", f"{cfg.chip.firmware_dir!r} must be an absolute path")
-    _check_ap(cfg.ap)
-    _check_dhcp(cfg.dhcp, cfg.ap)
-    if cfg.shaping.enabled or cfg.shaping.rate:
-        try:
-            parse_rate(cfg.shaping.rate)
-        except ValueError as err:
-            raise ConfigError("shaping.rate", str(err)) from None
+    """Check every value; raise ConfigError (one problem) or ConfigErrors (several). Returns ``cfg``."""
+    found = _Problems()
+    _validate_into(cfg, found)
+    found.raise_if_any()
+    return cfg
+
+
+def _walk(prefix: str, obj: Any) -> list[tuple[str, Any]]:
+    """(dotted key, value) of every leaf value, list items as ``key[i]``."""
+    out: list[tuple[str, Any]] = []
+    for f in dataclasses.fields(obj):
+        key, value = f"{prefix}.{f.name}", getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            out += _walk(key, value)
+        elif isinstance(value, tuple):
+            for i, item in enumerate(value):
+                out += _walk(f"{key}[{i}]", item) if dataclasses.is_dataclass(item) else [(f"{key}[{i}]", item)]
+        else:
+            out.append((key, value))
+    return out
+
+
+def _check_leaf(key: str, value: Any) -> None:
+    """The rules for every value: strings bounded and free of control characters, numbers finite and in range."""
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise ConfigError(key, f"{len(value)} characters; at most {MAX_STRING}")
+        if _CONTROL_RE.search(value):
+            raise ConfigError(key, "must not contain control characters or line breaks")
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(key, f"{value} is not a finite number")
+    rng = RANGES.get(key)
+    if rng and not rng[0] <= value <= rng[1]:
+        raise ConfigError(key, f"{value:g} is out of range: must be {rng[0]:g}-{rng[1]:g}")
+
+
+def _validate_into(cfg: Config, found: _Problems) -> None:
+    def run(needs: tuple[str, ...], check: Callable[[], None]) -> None:
+        found.run(needs, check)
+
+    for name in _SECTIONS:
+        for key, value in _walk(name, getattr(cfg, name)):
+            run((key,), lambda key=key, value=value: _check_leaf(key, value))  # type: ignore[misc]
+    chip, ap, dhcp, sta = cfg.chip, cfg.ap, cfg.dhcp, cfg.sta
+    run(("chip.backend",), lambda: _check_choice("chip.backend", chip.backend, CHIP_BACKENDS))
+    run(("chip.names",), lambda: _check_choice("chip.names", chip.names, NAME_SCHEMES))
+    run(("chip.firmware_dir",), lambda: _check_abs("chip.firmware_dir", chip.firmware_dir))
+    _check_ap(ap, found)
+    _check_dhcp(dhcp, ap, found)
+    run(("shaping.rate",), lambda: _check_rate(cfg.shaping.rate))
     for key, value in (("nat.uplink", cfg.nat.uplink), ("nat.bridge", cfg.nat.bridge)):
         if value:
-            _check_ifname(key, value)
-    if cfg.nat.uplink and cfg.nat.uplink == cfg.ap.interface:
-        raise ConfigError("nat.uplink", "must not be the AP interface")
-    _check_sta(cfg.sta)
-    _check_supervisor(cfg.supervisor)
-    return cfg
+            run((key,), lambda key=key, value=value: _check_ifname(key, value))  # type: ignore[misc]
+    if cfg.nat.uplink and cfg.nat.uplink == ap.interface:
+        found.add(ConfigError("nat.uplink", "must not be the AP interface"))
+    _check_sta(sta, found)
+    _check_supervisor(cfg.supervisor, found)
+    found.items.sort(key=lambda e: _key_order(e.key))
+
+
+def _key_order(key: str) -> tuple[int, int]:
+    """Sort problems in file order: section, then field."""
+    section = key.split(".", 1)[0].split("[", 1)[0]
+    names = list(_SECTIONS)
+    if section not in _SECTIONS:
+        return (-1, 0)
+    field_name = key.split(".")[1].split("[")[0] if "." in key else ""
+    fields = [f.name for f in dataclasses.fields(_SECTIONS[section])]
+    return (names.index(section), fields.index(field_name) if field_name in fields else len(fields))
+
+
+def _check_abs(key: str, value: str) -> None:
+    if not value.startswith("/"):
+        raise ConfigError(key, f"{value!r} must be an absolute path")
+
+
+def _check_rate(rate: str) -> None:
+    try:
+        bps = parse_rate(rate)
+    except ValueError as err:
+        raise ConfigError("shaping.rate", str(err)) from None
+    if not RATE_MIN <= bps <= RATE_MAX:
+        raise ConfigError("shaping.rate", f"{rate!r} is out of range: must be 8kbit-10gbit")
 
 
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ConfigError(key, f"{value!r} is not one of {', '.join(choices)}")
+        close = difflib.get_close_matches(value[:64], choices, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ConfigError(key, f"{value[:64]!r} is not one of {', '.join(choices)}{hint}")
+
+
+def check_ifname(value: str) -> str | None:
+    """Why ``value`` is not an interface name the kernel accepts (dev_valid_name), or None."""
+    n = len(value.encode("utf-8", "surrogatepass"))
+    if not 1 <= n <= 15:
+        return f"{n} bytes; an interface name has 1-15"
+    if value in (".", ".."):
+        return "'.' and '..' are not interface names"
+    if any(c in "/:" or c.isspace() for c in value) or _CONTROL_RE.search(value):
+        return "must not contain '/', ':', spaces or control characters"
+    return None
 
 
 def _check_ifname(key: str, value: str) -> None:
-    if not _IFNAME_RE.match(value) or value in (".", ".."):
-        raise ConfigError(key, f"{value!r} is not a valid interface name (1-15 characters, no '/', ':' or spaces)")
+    why = check_ifname(value)
+    if why:
+        raise ConfigError(key, f"{value!r} is not a valid interface name: {why}")
 
 
 def _check_ssid(key: str, ssid: str) -> None:
-    n = len(ssid.encode("utf-8"))
+    n = len(ssid.encode("utf-8", "surrogatepass"))
     if not 1 <= n <= 32:
         raise ConfigError(key, f"must be 1-32 bytes in UTF-8, got {n}")
-    if any(ord(c) < 32 or ord(c) == 127 for c in ssid):
+    if _CONTROL_RE.search(ssid):
         raise ConfigError(key, "must not contain control characters")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in ssid):
+        raise ConfigError(key, "is not valid Unicode text")
 
 
 def _check_passphrase(key: str, value: str, *, wpa2: bool) -> None:
@@ -419,14 +685,19 @@ def _check_security(section: str, security: str, passphrase: str, psk: str) -> N
         raise ConfigError(f"{section}.passphrase", "must not contain '|mac=', '|id=', '|pk=' or '|vlanid=' (SAE syntax)")
 
 
-def _check_ap(ap: APConfig) -> None:
-    _check_ifname("ap.interface", ap.interface)
-    _check_choice("ap.driver", ap.driver, HOSTAPD_DRIVERS)
-    _check_ssid("ap.ssid", ap.ssid)
-    _check_security("ap", ap.security, ap.passphrase, ap.psk)
-    if ap.country not in _ISO_SET:
-        raise ConfigError("ap.country", f"{ap.country!r} is not an ISO 3166-1 alpha-2 code (e.g. DE, US, JP)")
-    _check_choice("ap.hw_mode", ap.hw_mode, HW_MODES)
+def _check_mac(key: str, value: str) -> str:
+    """The lower-case form of a unicast MAC address, or ConfigError."""
+    mac = value.lower()
+    if not _MAC_RE.match(mac):
+        raise ConfigError(key, f"{value!r} is not a MAC address like 02:08:22:00:00:01")
+    if int(mac[:2], 16) & 1:
+        raise ConfigError(key, f"{value} is a multicast address")
+    if mac == "00:00:00:00:00:00":
+        raise ConfigError(key, "must not be all zeros")
+    return mac
+
+
+def _check_channel(ap: APConfig) -> None:
     ch = ap.channel
     if ap.hw_mode in ("g", "b"):
         ok = 1 <= ch <= 13 or (ch == 14 and ap.hw_mode == "b" and ap.country == "JP")
@@ -437,116 +708,213 @@ def _check_ap(ap: APConfig) -> None:
             )
     elif ch not in CHANNELS_5GHZ:
         raise ConfigError("ap.channel", f"{ch} is not a valid 5 GHz channel for hw_mode a")
-    if ap.ieee80211n and ap.hw_mode == "b":
-        raise ConfigError("ap.ieee80211n", "802.11n needs hw_mode g or a, not b")
-    if ap.ht_capab:
-        if not ap.ieee80211n:
-            raise ConfigError("ap.ht_capab", "is set but ieee80211n is false")
-        flags = re.findall(r"\[([^\]]*)\]", ap.ht_capab)
-        if "".join(f"[{f}]" for f in flags) != ap.ht_capab.replace(" ", "") or not flags:
-            raise ConfigError("ap.ht_capab", f"{ap.ht_capab!r} must be bracketed flags like [HT40+][SHORT-GI-20]")
-        for flag in flags:
-            if flag not in _HT_FLAGS and not flag.startswith("MAX-AMSDU"):
-                raise ConfigError("ap.ht_capab", f"unknown flag [{flag}]")
-        if "HT40+" in flags and "HT40-" in flags:
-            raise ConfigError("ap.ht_capab", "[HT40+] and [HT40-] exclude each other")
-        if ap.hw_mode == "g":
-            if "HT40+" in flags and ch + 4 > 13:
-                raise ConfigError("ap.ht_capab", f"[HT40+] needs the secondary channel {ch + 4}, above 13")
-            if "HT40-" in flags and ch - 4 < 1:
-                raise ConfigError("ap.ht_capab", f"[HT40-] needs the secondary channel {ch - 4}, below 1")
-        elif "HT40+" in flags or "HT40-" in flags:
-            plus = ch in {36, 44, 52, 60, 100, 108, 116, 124, 132, 140, 149, 157, 165, 173}
-            if ("HT40+" in flags) != plus:
-                raise ConfigError("ap.ht_capab", f"channel {ch} does not allow {'[HT40-]' if plus else '[HT40+]'}")
+
+
+def _check_ht_capab(ap: APConfig) -> None:
+    ch = ap.channel
+    if not ap.ieee80211n:
+        raise ConfigError("ap.ht_capab", "is set but ieee80211n is false")
+    flags = re.findall(r"\[([^\]]*)\]", ap.ht_capab)
+    if "".join(f"[{f}]" for f in flags) != ap.ht_capab.replace(" ", "") or not flags:
+        raise ConfigError("ap.ht_capab", f"{ap.ht_capab!r} must be bracketed flags like [HT40+][SHORT-GI-20]")
+    for flag in flags:
+        if flag not in _HT_FLAGS and not re.fullmatch(r"MAX-AMSDU-[0-9]{1,5}", flag):
+            raise ConfigError("ap.ht_capab", f"unknown flag [{flag}]")
+    if "HT40+" in flags and "HT40-" in flags:
+        raise ConfigError("ap.ht_capab", "[HT40+] and [HT40-] exclude each other")
+    if ap.hw_mode == "g":
+        if "HT40+" in flags and ch + 4 > 13:
+            raise ConfigError("ap.ht_capab", f"[HT40+] needs the secondary channel {ch + 4}, above 13")
+        if "HT40-" in flags and ch - 4 < 1:
+            raise ConfigError("ap.ht_capab", f"[HT40-] needs the secondary channel {ch - 4}, below 1")
+    elif "HT40+" in flags or "HT40-" in flags:
+        plus = ch in {36, 44, 52, 60, 100, 108, 116, 124, 132, 140, 149, 157, 165, 173}
+        if ("HT40+" in flags) != plus:
+            raise ConfigError("ap.ht_capab", f"channel {ch} does not allow {'[HT40-]' if plus else '[HT40+]'}")
+
+
+def _check_address4(value: str) -> None:
     try:
-        iface = ipaddress.IPv4Interface(ap.address4)
+        iface = ipaddress.IPv4Interface(value)
     except ValueError:
-        raise ConfigError("ap.address4", f"{ap.address4!r} is not an IPv4 address/prefix like 192.168.10.1/24") from None
-    if "/" not in ap.address4:
-        raise ConfigError("ap.address4", f"{ap.address4!r} needs a prefix length, e.g. {ap.address4}/24")
+        raise ConfigError("ap.address4", f"{value!r} is not an IPv4 address/prefix like 192.168.10.1/24") from None
+    if "/" not in value:
+        raise ConfigError("ap.address4", f"{value!r} needs a prefix length, e.g. {value}/24")
     if iface.network.prefixlen > 30:
         raise ConfigError("ap.address4", f"prefix /{iface.network.prefixlen} is too small for clients (max /30)")
     if iface.ip in (iface.network.network_address, iface.network.broadcast_address):
         raise ConfigError("ap.address4", f"{iface.ip} is the network or broadcast address of {iface.network}")
+
+
+def _check_address6(value: str) -> None:
+    if "%" in value:
+        raise ConfigError("ap.address6", f"{value!r} has a zone (%...); give the address/prefix only")
+    try:
+        ipaddress.IPv6Interface(value)
+    except ValueError:
+        raise ConfigError("ap.address6", f"{value!r} is not an IPv6 address/prefix like fd00:b::10/64") from None
+    if "/" not in value:
+        raise ConfigError("ap.address6", f"{value!r} needs a prefix length, e.g. /64")
+
+
+def _check_extra(key: str, line: str) -> None:
+    name, sep, _ = line.partition("=")
+    if not sep or not _KEY_RE.match(name):
+        raise ConfigError(key, f"{line!r} must be one hostapd line like key=value")
+
+
+def _check_mac_filter(mf: MacFilterConfig, found: _Problems) -> None:
+    found.run(("ap.mac_filter.mode",), lambda: _check_choice("ap.mac_filter.mode", mf.mode, MAC_FILTER_MODES))
+    seen: dict[str, int] = {}
+    for i, mac in enumerate(mf.macs):
+        key = f"ap.mac_filter.macs[{i}]"
+
+        def one(key: str = key, mac: str = mac, i: int = i) -> None:
+            norm = _check_mac(key, mac)
+            if norm in seen:
+                raise ConfigError(key, f"{mac} is listed twice (also macs[{seen[norm]}])")
+            seen[norm] = i
+
+        found.run((key,), one)
+    if mf.mode == "allow" and not mf.macs:
+        found.add(ConfigError("ap.mac_filter.macs", "is empty but mode is allow: no station could join"))
+
+
+def _check_ap(ap: APConfig, found: _Problems) -> None:
+    def run(needs: tuple[str, ...], check: Callable[[], None]) -> None:
+        found.run(needs, check)
+
+    run(("ap.interface",), lambda: _check_ifname("ap.interface", ap.interface))
+    run(("ap.driver",), lambda: _check_choice("ap.driver", ap.driver, HOSTAPD_DRIVERS))
+    run(("ap.ssid",), lambda: _check_ssid("ap.ssid", ap.ssid))
+    run(("ap.security", "ap.passphrase", "ap.psk"), lambda: _check_security("ap", ap.security, ap.passphrase, ap.psk))
+
+    def country() -> None:
+        if ap.country not in _ISO_SET:
+            raise ConfigError("ap.country", f"{ap.country!r} is not an ISO 3166-1 alpha-2 code (e.g. DE, US, JP)")
+
+    run(("ap.country",), country)
+    run(("ap.hw_mode",), lambda: _check_choice("ap.hw_mode", ap.hw_mode, HW_MODES))
+    run(("ap.channel", "ap.hw_mode", "ap.country"), lambda: _check_channel(ap))
+
+    def n_mode() -> None:
+        if ap.ieee80211n and ap.hw_mode == "b":
+            raise ConfigError("ap.ieee80211n", "802.11n needs hw_mode g or a, not b")
+
+    run(("ap.ieee80211n", "ap.hw_mode"), n_mode)
+    if ap.ht_capab:
+        run(("ap.ht_capab", "ap.channel", "ap.hw_mode", "ap.ieee80211n"), lambda: _check_ht_capab(ap))
+    run(("ap.address4",), lambda: _check_address4(ap.address4))
     if ap.address6:
-        try:
-            ipaddress.IPv6Interface(ap.address6)
-        except ValueError:
-            raise ConfigError("ap.address6", f"{ap.address6!r} is not an IPv6 address/prefix like fd00:b::10/64") from None
-        if "/" not in ap.address6:
-            raise ConfigError("ap.address6", f"{ap.address6!r} needs a prefix length, e.g. /64")
+        run(("ap.address6",), lambda: _check_address6(ap.address6))
     if ap.mac:
-        mac = ap.mac.lower()
-        if not _MAC_RE.match(mac):
-            raise ConfigError("ap.mac", f"{ap.mac!r} is not a MAC address like 02:08:22:00:00:01")
-        if int(mac[:2], 16) & 1:
-            raise ConfigError("ap.mac", f"{ap.mac} is a multicast address")
-        if mac == "00:00:00:00:00:00":
-            raise ConfigError("ap.mac", "must not be all zeros")
-    if not 0 < ap.max_inactivity <= 86400:
-        raise ConfigError("ap.max_inactivity", f"{ap.max_inactivity} must be 1-86400 seconds")
+        run(("ap.mac",), lambda: None if _check_mac("ap.mac", ap.mac) else None)
     for i, line in enumerate(ap.extra):
-        if "\n" in line or "=" not in line:
-            raise ConfigError(f"ap.extra[{i}]", f"{line!r} must be one hostapd line like key=value")
+        run((f"ap.extra[{i}]",), lambda i=i, line=line: _check_extra(f"ap.extra[{i}]", line))  # type: ignore[misc]
+    _check_mac_filter(ap.mac_filter, found)
 
 
-def _check_dhcp(dhcp: DhcpConfig, ap: APConfig) -> None:
+def _lease_seconds(lease: str) -> int:
+    return int(lease.rstrip("smhdw")) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}.get(lease[-1], 1)
+
+
+def _check_dhcp(dhcp: DhcpConfig, ap: APConfig, found: _Problems) -> None:
     if not dhcp.enabled:
         return
+
+    def run(needs: tuple[str, ...], check: Callable[[], None]) -> None:
+        found.run(needs, check)
+
+    def lease() -> None:
+        if not _LEASE_RE.match(dhcp.lease_time):
+            raise ConfigError("dhcp.lease_time", f"{dhcp.lease_time!r} is not a lease time like 3600, 45m, 12h or infinite")
+        if dhcp.lease_time != "infinite":
+            if len(dhcp.lease_time) > 12 or _lease_seconds(dhcp.lease_time) > 0xFFFFFFFE:
+                raise ConfigError("dhcp.lease_time", f"{dhcp.lease_time!r} is too long (use infinite)")
+            if _lease_seconds(dhcp.lease_time) < 120:
+                raise ConfigError("dhcp.lease_time", f"{dhcp.lease_time!r} is shorter than dnsmasq's minimum of 2m")
+
+    for i, server in enumerate(dhcp.dns):
+        def dns(i: int = i, server: str = server) -> None:
+            try:
+                if "%" in server:
+                    raise ValueError(server)
+                ipaddress.ip_address(server)
+            except ValueError:
+                raise ConfigError(f"dhcp.dns[{i}]", f"{server!r} is not an IP address") from None
+
+        run((f"dhcp.dns[{i}]",), dns)
+    run(("dhcp.lease_time",), lease)
+    if found.failed("ap.address4"):
+        return  # the subnet is unknown: range and reservations cannot be checked
     iface = ipaddress.IPv4Interface(ap.address4)
     net = iface.network
-    bounds = []
-    for key, value in (("dhcp.range_start", dhcp.range_start), ("dhcp.range_end", dhcp.range_end)):
+
+    def host(key: str, value: str) -> ipaddress.IPv4Address:
         try:
             addr = ipaddress.IPv4Address(value)
         except ValueError:
             raise ConfigError(key, f"{value!r} is not an IPv4 address") from None
         if addr not in net or addr in (net.network_address, net.broadcast_address):
             raise ConfigError(key, f"{addr} is not a host address inside {net} (ap.address4)")
-        bounds.append(addr)
-    if bounds[0] > bounds[1]:
-        raise ConfigError("dhcp.range_end", f"{bounds[1]} is below range_start {bounds[0]}")
-    if bounds[0] <= iface.ip <= bounds[1]:
-        raise ConfigError("dhcp.range_start", f"the range {bounds[0]}-{bounds[1]} contains the AP's own address {iface.ip}")
-    if not _LEASE_RE.match(dhcp.lease_time):
-        raise ConfigError("dhcp.lease_time", f"{dhcp.lease_time!r} is not a lease time like 3600, 45m, 12h or infinite")
-    if dhcp.lease_time != "infinite":
-        secs = int(dhcp.lease_time.rstrip("smhdw")) * {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}.get(
-            dhcp.lease_time[-1], 1
-        )
-        if secs < 120:
-            raise ConfigError("dhcp.lease_time", f"{dhcp.lease_time!r} is shorter than dnsmasq's minimum of 2m")
-    for i, server in enumerate(dhcp.dns):
-        try:
-            ipaddress.ip_address(server)
-        except ValueError:
-            raise ConfigError(f"dhcp.dns[{i}]", f"{server!r} is not an IP address") from None
-    if not 0 <= dhcp.dns_port <= 65535:
-        raise ConfigError("dhcp.dns_port", f"{dhcp.dns_port} is not a port number (0 disables DNS)")
+        return addr
+
+    def dhcp_range() -> None:
+        start = host("dhcp.range_start", dhcp.range_start)
+        end = host("dhcp.range_end", dhcp.range_end)
+        if start > end:
+            raise ConfigError("dhcp.range_end", f"{end} is below range_start {start}")
+        if start <= iface.ip <= end:
+            raise ConfigError("dhcp.range_start", f"the range {start}-{end} contains the AP's own address {iface.ip}")
+
+    run(("dhcp.range_start", "dhcp.range_end"), dhcp_range)
+    macs: dict[str, int] = {}
+    ips: dict[ipaddress.IPv4Address, int] = {}
+    for i, res in enumerate(dhcp.reservation):
+        key = f"dhcp.reservation[{i}]"
+
+        def mac(key: str = key, res: Reservation = res, i: int = i) -> None:
+            if not res.mac:
+                raise ConfigError(f"{key}.mac", "is required")
+            norm = _check_mac(f"{key}.mac", res.mac)
+            if norm in macs:
+                raise ConfigError(f"{key}.mac", f"{res.mac} is reserved twice (also reservation[{macs[norm]}])")
+            macs[norm] = i
+
+        def ip(key: str = key, res: Reservation = res, i: int = i) -> None:
+            addr = host(f"{key}.ip", res.ip)
+            if addr == iface.ip:
+                raise ConfigError(f"{key}.ip", f"{addr} is the AP's own address")
+            if addr in ips:
+                raise ConfigError(f"{key}.ip", f"{addr} is reserved twice (also reservation[{ips[addr]}])")
+            ips[addr] = i
+
+        def name(key: str = key, res: Reservation = res) -> None:
+            if res.name and not _HOSTNAME_RE.match(res.name):
+                raise ConfigError(f"{key}.name", f"{res.name!r} is not a host name (letters, digits, '-'; 1-63)")
+
+        run((f"{key}.mac",), mac)
+        run((f"{key}.ip",), ip)
+        run((f"{key}.name",), name)
 
 
-def _check_sta(sta: StaConfig) -> None:
-    _check_ifname("sta.interface", sta.interface)
-    _check_choice("sta.driver", sta.driver, HOSTAPD_DRIVERS)
+def _check_sta(sta: StaConfig, found: _Problems) -> None:
+    found.run(("sta.interface",), lambda: _check_ifname("sta.interface", sta.interface))
+    found.run(("sta.driver",), lambda: _check_choice("sta.driver", sta.driver, HOSTAPD_DRIVERS))
     if not sta.enabled and not sta.ssid:
-        _check_choice("sta.security", sta.security, SECURITY_MODES)
+        found.run(("sta.security",), lambda: _check_choice("sta.security", sta.security, SECURITY_MODES))
         return
-    _check_ssid("sta.ssid", sta.ssid)
-    _check_security("sta", sta.security, sta.passphrase, sta.psk)
+    found.run(("sta.ssid",), lambda: _check_ssid("sta.ssid", sta.ssid))
+    found.run(("sta.security", "sta.passphrase", "sta.psk"),
+              lambda: _check_security("sta", sta.security, sta.passphrase, sta.psk))
 
 
-def _check_supervisor(sv: SupervisorConfig) -> None:
-    for key in ("stall_seconds", "restart_window", "watchdog_seconds", "storm_count", "storm_window",
-                "loop_count", "loop_window"):
-        if getattr(sv, key) <= 0:
-            raise ConfigError(f"supervisor.{key}", f"{getattr(sv, key)} must be more than 0")
-    if sv.max_restarts < 0:
-        raise ConfigError("supervisor.max_restarts", f"{sv.max_restarts} must be 0 or more")
-    if sv.backoff_initial <= 0:
-        raise ConfigError("supervisor.backoff_initial", f"{sv.backoff_initial} must be more than 0")
-    if sv.backoff_max < sv.backoff_initial:
-        raise ConfigError("supervisor.backoff_max", f"{sv.backoff_max} is below backoff_initial {sv.backoff_initial}")
+def _check_supervisor(sv: SupervisorConfig, found: _Problems) -> None:
+    def backoff() -> None:
+        if sv.backoff_max < sv.backoff_initial:
+            raise ConfigError("supervisor.backoff_max", f"{sv.backoff_max:g} is below backoff_initial {sv.backoff_initial:g}")
+
+    found.run(("supervisor.backoff_initial", "supervisor.backoff_max"), backoff)
 
 
 # --------------------------------------------------------------------------------------------
@@ -554,20 +922,25 @@ def _check_supervisor(sv: SupervisorConfig) -> None:
 
 
 def config_as_dict(cfg: Config, *, masked: bool = True) -> dict[str, dict[str, Any]]:
-    """Sections -> keys -> values (tuples as lists); secrets replaced by ``********`` when masked."""
-    out: dict[str, dict[str, Any]] = {}
-    for name in _SECTIONS:
-        section = getattr(cfg, name)
-        body: dict[str, Any] = {}
-        for f in dataclasses.fields(section):
-            value = getattr(section, f.name)
-            if masked and f"{name}.{f.name}" in SECRET_KEYS and value:
-                value = MASK
-            if masked and f"{name}.{f.name}" == "ap.extra":
-                value = tuple(_mask_extra(line) for line in value)
-            body[f.name] = list(value) if isinstance(value, tuple) else value
-        out[name] = body
-    return out
+    """Sections -> keys -> values (tuples as lists, sub-tables as dicts); secrets ``********`` when masked."""
+    return {name: _as_dict(name, getattr(cfg, name), masked) for name in _SECTIONS}
+
+
+def _as_dict(prefix: str, obj: Any, masked: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    for f in dataclasses.fields(obj):
+        key, value = f"{prefix}.{f.name}", getattr(obj, f.name)
+        if masked and key in SECRET_KEYS and value:
+            value = MASK
+        if masked and key == "ap.extra":
+            value = tuple(_mask_extra(line) for line in value)
+        if dataclasses.is_dataclass(value):
+            body[f.name] = _as_dict(key, value, masked)
+        elif isinstance(value, tuple):
+            body[f.name] = [_as_dict(key, v, masked) if dataclasses.is_dataclass(v) else v for v in value]
+        else:
+            body[f.name] = value
+    return body
 
 
 def _mask_extra(line: str) -> str:
@@ -586,16 +959,31 @@ def toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     s = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    s = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m.group()):04x}", s)
     return f'"{s}"'
 
 
 def dump_toml(cfg: Config, *, masked: bool = True) -> str:
-    """The configuration as TOML (secrets masked unless ``masked=False``)."""
+    """The configuration as TOML (secrets masked unless ``masked=False``); loads back to ``cfg``."""
     lines: list[str] = []
-    for name, body in config_as_dict(cfg, masked=masked).items():
-        lines.append(f"[{name}]")
-        lines += [f"{k} = {toml_value(v)}" for k, v in body.items()]
+
+    def table(header: str, body: dict[str, Any]) -> None:
+        lines.append(header)
+        later: list[tuple[str, dict[str, Any]]] = []
+        for k, v in body.items():
+            name = f"{header.strip('[]')}.{k}"
+            if isinstance(v, dict):
+                later.append((f"[{name}]", v))
+            elif isinstance(v, list) and v and isinstance(v[0], dict):
+                later += [(f"[[{name}]]", item) for item in v]
+            elif not (isinstance(v, list) and not v and name in _TABLE_ARRAYS):
+                lines.append(f"{k} = {toml_value(v)}")
         lines.append("")
+        for sub_header, sub in later:
+            table(sub_header, sub)
+
+    for name, body in config_as_dict(cfg, masked=masked).items():
+        table(f"[{name}]", body)
     return "\n".join(lines)
 
 
@@ -606,7 +994,8 @@ def render_default_toml(passphrase: str) -> str:
 
 _DEFAULT_TEMPLATE = """\
 # r2wifi configuration (TOML). `r2wifi config check` validates it, `r2wifi config show` prints it.
-# This file holds the WiFi passphrase: keep it mode 0600.
+# This file holds the WiFi passphrase: keep it mode 0600. At most 1 MiB; strings have no control
+# characters or line breaks (each one goes into a daemon's config file); numbers show their range.
 
 [chip]
 enabled = true              # false: no MediaTek chip; use an existing interface of any hostapd-capable radio
@@ -624,26 +1013,39 @@ psk = ""                    # or a raw 64-hex-digit PSK instead of the passphras
 security = "wpa2"           # wpa2 | wpa3 (SAE) | wpa2-wpa3 (transition) | open
 country = "DE"              # ISO 3166-1 alpha-2; sets ieee80211d and the allowed channels
 hw_mode = "g"               # g: 2.4 GHz (channels 1-13) | a: 5 GHz | b
-channel = 6
+channel = 6                 # 1-177: 1-13 with g (14: b in JP only); 36-177 (5 GHz list) with a
 ieee80211n = true
 ht_capab = ""               # e.g. "[SHORT-GI-20]" or "[HT40+][SHORT-GI-20][SHORT-GI-40]"
 address4 = "192.168.10.1/24"
 address6 = "fd00:b::10/64"  # "" disables IPv6
 mac = ""                    # optional stable MAC for the AP interface, e.g. "02:08:22:00:00:01"
-max_inactivity = 300        # seconds before hostapd polls / drops an idle station
-extra = []                  # raw hostapd.conf lines, e.g. ["beacon_int=100"]
+max_inactivity = 300        # 1-86400 seconds before hostapd polls / drops an idle station
+hidden = false              # true: do not broadcast the SSID (clients must know it; the QR code says so)
+isolate_clients = false     # true: stations cannot reach each other, only the AP and beyond
+extra = []                  # raw hostapd.conf lines, e.g. ["beacon_int=100"]; at most 100, one key=value each
+
+[ap.mac_filter]
+mode = "off"                # off | allow: only the stations in macs | deny: every station but those
+macs = []                   # e.g. ["02:08:22:00:00:10"]; at most 1024; a file beside hostapd.conf
 
 [dhcp]
 enabled = true
 range_start = ""            # "" = .100 of the AP subnet
 range_end = ""              # "" = .199 of the AP subnet
 lease_time = "12h"
-dns = []                    # DNS servers announced to clients; empty = the AP itself
-dns_port = 53               # 0 = DHCP only (no DNS forwarder)
+dns = []                    # DNS servers announced to clients (at most 8); empty = the AP itself
+dns_port = 53               # 0-65535; 0 = DHCP only (no DNS forwarder)
+
+# Fixed addresses: one [[dhcp.reservation]] table per client (at most 1024); the ip lies inside
+# ap.address4's subnet (not the AP's own); each mac and each ip at most once; name is optional.
+# [[dhcp.reservation]]
+# mac = "02:08:22:00:00:10"
+# ip = "192.168.10.10"
+# name = "printer"
 
 [shaping]
 enabled = false             # egress rate limit on the AP interface (vendor advice against chip lock-ups)
-rate = "8mbit"
+rate = "8mbit"              # 8kbit-10gbit; tc units: kbit, mbit, gbit (bits) or kbps, mbps (bytes)
 
 [nat]
 uplink = ""                 # e.g. "eth0": masquerade AP clients out of this interface
@@ -661,14 +1063,14 @@ dhcp = true                 # address, default route (and DNS) from the upstream
 set_dns = true              # write its DNS servers to /etc/resolv.conf (backed up, restored on down)
 
 [supervisor]
-stall_seconds = 60          # TX queue stopped this long -> recover the AP
-max_restarts = 5            # at most this many restarts ...
-restart_window = 600        # ... within this many seconds, then give up
-backoff_initial = 2.0
-backoff_max = 60.0
-watchdog_seconds = 60       # systemd WatchdogSec
-storm_count = 5             # this many EAPOL handshake timeouts (not counting stations with a wrong key) ...
-storm_window = 60           # ... within this many seconds -> restart hostapd
-loop_count = 6              # one station connecting this many times ...
-loop_window = 60            # ... within this many seconds -> association loop, restart hostapd
+stall_seconds = 60          # 1-3600: TX queue stopped this long -> recover the AP
+max_restarts = 5            # 0-1000: at most this many restarts ...
+restart_window = 600        # 1-86400: ... within this many seconds, then give up
+backoff_initial = 2.0       # 0.1-3600 seconds before the second recovery in a window, doubling ...
+backoff_max = 60.0          # 0.1-3600: ... up to this (not below backoff_initial)
+watchdog_seconds = 60       # 1-3600: systemd WatchdogSec
+storm_count = 5             # 1-1000: this many EAPOL handshake timeouts (not counting stations with a wrong key) ...
+storm_window = 60           # 1-86400: ... within this many seconds -> restart hostapd
+loop_count = 6              # 1-1000: one station connecting this many times ...
+loop_window = 60            # 1-86400: ... within this many seconds -> association loop, restart hostapd
 """

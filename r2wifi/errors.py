@@ -31,3 +31,16 @@ class ConfigError(UserError):
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"{key}: {problem}")
         self.key = key
+
+
+class ConfigErrors(ConfigError):
+    """Several invalid values found in one pass (``config check`` lists them all).
+
+    ``problems`` holds one :class:`ConfigError` per bad key, in file order; ``key`` is the first
+    one's, and ``str()`` joins every message with ``"; "`` so that it still is one line.
+    """
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        UserError.__init__(self, "; ".join(p.message for p in problems))
+        self.key = problems[0].key
+        self.problems = list(problems)

@@ -1,6 +1,7 @@
 """``r2wifi config check|show|init``: validate, print (secrets masked) or create the config file.
 
-* ``check [--config F]``: exit 0 and ``ok: F`` or exit 2 with ``r2wifi: error: ap.channel: ...``;
+* ``check [--config F]``: exit 0 and ``ok: F`` or exit 2 with one line per problem, every bad key
+  of the file in one run (``r2wifi: error: ap.channel: ...``, unknown keys with a "did you mean");
   warns on stderr when a file holding a passphrase is readable by other users.
 * ``show [--config F] [--json]``: the effective configuration (defaults filled in), secrets as ``********``.
 * ``init [PATH] [--force] [--ssid S] [--passphrase-stdin]``: write the commented default file (0600)
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("path", nargs="?", metavar="PATH", help="where (default /etc/r2wifi/r2wifi.toml)")
     p.add_argument("--config", metavar="FILE", help=argparse.SUPPRESS)
     p.add_argument("--force", action="store_true", help="replace an existing file (a backup is kept)")
-    p.add_argument("--ssid", help="network name to put in the file (default BPI-R2)")
+    p.add_argument("--ssid", help="network name to put in the file (1-32 bytes; default BPI-R2)")
     p.add_argument(
         "--passphrase-stdin", action="store_true", help="read the passphrase from stdin instead of generating one"
     )
@@ -39,7 +40,14 @@ def run(args: argparse.Namespace) -> int:
     from r2wifi.paths import config_path
 
     if args.action == "check":
-        cfg = C.load_config(args.config)
+        from r2wifi.errors import ConfigErrors
+
+        try:
+            cfg = C.load_config(args.config)
+        except ConfigErrors as err:
+            for problem in err.problems:
+                sys.stderr.write(f"r2wifi: error: {problem}\n")
+            return 2
         secret = any(v for v in (cfg.ap.passphrase, cfg.ap.psk, cfg.sta.passphrase, cfg.sta.psk))
         mode = os.stat(cfg.source).st_mode & 0o777
         if secret and mode & 0o077:
@@ -65,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     if path.exists() and not args.force:
         raise UserError(f"{path} already exists", hint="use --force to replace it; a backup is kept")
     if args.passphrase_stdin:
-        passphrase = sys.stdin.readline().rstrip("\n")
+        passphrase = sys.stdin.readline(1024).rstrip("\n")
     else:
         alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
         passphrase = "".join(secrets.choice(alphabet) for _ in range(16))

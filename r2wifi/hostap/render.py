@@ -2,13 +2,16 @@
 
 Public API (pure functions: text in, text out; the ``write_*`` helpers do the file I/O)::
 
-    render_hostapd(cfg, ctrl_dir) -> str
+    render_hostapd(cfg, ctrl_dir, mac_file=None) -> str
+    render_mac_file(cfg) -> str             # the accept/deny list of [ap.mac_filter]
+    mac_file_path(conf_file) -> Path        # where it lies: beside hostapd.conf (``<name>.maclist``)
     render_wpa_supplicant(cfg, ctrl_dir) -> str
     render_dnsmasq(cfg, lease_file, pid_file="", no_ping=False) -> str
     dnsmasq_argv(conf_file, binary="dnsmasq") -> list[str]   # foreground, logs to stderr
     hostapd_argv(conf_file, binary="hostapd", debug=0) -> list[str]
     wpa_supplicant_argv(conf_file, interface, driver="nl80211", binary="wpa_supplicant") -> list[str]
     write_hostapd_conf(cfg, path, ctrl_dir) / write_wpa_supplicant_conf(...) / write_dnsmasq_conf(...)
+    (write_hostapd_conf also writes the MAC list when ap.mac_filter.mode is not "off")
 
 Rules:
 * Output is deterministic (golden-tested): same config, same bytes.
@@ -18,6 +21,8 @@ Rules:
   load updates), ``ctrl_interface`` under r2wifi's state dir, and hostapd's own logger at debug
   level on stdout (``logger_stdout_level=0``) so that the captured log has the 4-way-handshake step
   lines ``r2wifi diagnose`` needs; syslog is off (the runner captures stdout, no duplicates).
+* Every value reaching a file was validated by :mod:`r2wifi.config` (no control characters or line
+  breaks, grammar per key), so a value can never add a line of its own.
 * Values are written so that hostapd/wpa_supplicant read them back exactly: an SSID that is not
   plain printable ASCII (or has edge spaces) is written as hex (``ssid2=`` / ``ssid=<hex>``).
 """
@@ -40,7 +45,20 @@ def _hex(text: str) -> str:
     return text.encode("utf-8").hex()
 
 
-def render_hostapd(cfg: Config, ctrl_dir: str | Path) -> str:
+def mac_file_path(conf_file: str | Path) -> Path:
+    """The accept/deny MAC list written beside ``conf_file`` (``hostapd-ap0.conf`` -> ``hostapd-ap0.maclist``)."""
+    return Path(conf_file).with_suffix(".maclist")
+
+
+def render_mac_file(cfg: Config) -> str:
+    """hostapd's accept_mac_file / deny_mac_file: one lower-case MAC per line."""
+    mf = cfg.ap.mac_filter
+    lines = [HEADER.format(source=cfg.source), f"# [ap.mac_filter] mode = {mf.mode}\n"]
+    return "".join(lines + [f"{mac.lower()}\n" for mac in mf.macs])
+
+
+def render_hostapd(cfg: Config, ctrl_dir: str | Path, mac_file: str | Path | None = None) -> str:
+    """hostapd.conf; ``mac_file`` is where the MAC list lies (default: beside ``ctrl_dir``'s parent)."""
     ap = cfg.ap
     out = [HEADER.format(source=cfg.source)]
     add = out.append
@@ -72,8 +90,17 @@ def render_hostapd(cfg: Config, ctrl_dir: str | Path) -> str:
             if ap.ht_capab:
                 add(f"ht_capab={ap.ht_capab.replace(' ', '')}\n")
     add("auth_algs=1\n")
-    add("ignore_broadcast_ssid=0\n")
-    add("macaddr_acl=0\n")
+    add(f"ignore_broadcast_ssid={1 if ap.hidden else 0}\n")
+    mode = ap.mac_filter.mode
+    if mode == "off":
+        add("macaddr_acl=0\n")
+    else:
+        where = mac_file if mac_file is not None else Path(ctrl_dir).parent / "hostapd.maclist"
+        add(f"# [ap.mac_filter] mode = {mode}: {len(ap.mac_filter.macs)} stations listed\n")
+        add(f"macaddr_acl={1 if mode == 'allow' else 0}\n")
+        add(f"{'accept' if mode == 'allow' else 'deny'}_mac_file={where}\n")
+    if ap.isolate_clients:
+        add("ap_isolate=1\n")
     add(f"ap_max_inactivity={ap.max_inactivity}\n")
     add("# MT6625L/wlan_gen2 misbehaves with non-zero BSS load updates (OpenWrt wmt package)\n")
     add("bss_load_update_period=0\n")
@@ -176,6 +203,8 @@ def render_dnsmasq(cfg: Config, lease_file: str | Path, pid_file: str | Path = "
             add(f"dhcp-option=option6:dns-server,{','.join('[' + d + ']' for d in v6)}\n")
     elif not dhcp.dns_port:
         add("dhcp-option=option:dns-server\n")  # no DNS here: announce none
+    for res in dhcp.reservation:
+        add(f"dhcp-host={','.join(v for v in (res.mac.lower(), res.ip, res.name) if v)}\n")
     if ap.address6:
         add("enable-ra\n")
         add(f"dhcp-range=::,constructor:{ap.interface},ra-stateless,{dhcp.lease_time}\n")
@@ -205,7 +234,11 @@ def _has_secret(cfg: Config, section: str) -> bool:
 
 
 def write_hostapd_conf(cfg: Config, path: str | Path, ctrl_dir: str | Path) -> Path:
-    text = render_hostapd(cfg, ctrl_dir)
+    """Write hostapd.conf (0600 with a secret) and, with a MAC filter, its list beside it (0600)."""
+    mac_file = mac_file_path(path)
+    if cfg.ap.mac_filter.mode != "off":
+        write_secret(mac_file, render_mac_file(cfg))
+    text = render_hostapd(cfg, ctrl_dir, mac_file)
     write_secret(path, text) if _has_secret(cfg, "ap") else atomic_write(path, text, mode=0o644)
     return Path(path)
 

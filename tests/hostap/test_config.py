@@ -113,7 +113,7 @@ BAD = [
     ({"ap": {"country": "XX"}}, "ap.country", "ISO 3166"),
     ({"ap": {"country": "de"}}, "ap.country", "ISO 3166"),
     ({"ap": {"channel": 14}}, "ap.channel", "hw_mode g"),
-    ({"ap": {"channel": 0}}, "ap.channel", "not a valid channel"),
+    ({"ap": {"channel": 0}}, "ap.channel", "1-177"),
     ({"ap": {"hw_mode": "a", "channel": 6}}, "ap.channel", "5 GHz"),
     ({"ap": {"hw_mode": "a", "channel": 38}}, "ap.channel", "5 GHz"),
     ({"ap": {"hw_mode": "n"}}, "ap.hw_mode", "not one of"),
@@ -152,9 +152,9 @@ BAD = [
     ({"chip": {"backend": "fake"}}, "chip.backend", "auto"),
     ({"chip": {"names": "openwrt"}}, "chip.names", "default"),
     ({"chip": {"firmware_dir": "etc/firmware"}}, "chip.firmware_dir", "absolute"),
-    ({"supervisor": {"stall_seconds": 0}}, "supervisor.stall_seconds", "more than 0"),
+    ({"supervisor": {"stall_seconds": 0}}, "supervisor.stall_seconds", "1-3600"),
     ({"supervisor": {"backoff_initial": 10.0, "backoff_max": 5.0}}, "supervisor.backoff_max", "below"),
-    ({"supervisor": {"max_restarts": -1}}, "supervisor.max_restarts", "0 or more"),
+    ({"supervisor": {"max_restarts": -1}}, "supervisor.max_restarts", "0-1000"),
     ({"ap": {"channel": "6"}}, "ap.channel", "expected an integer"),
     ({"ap": {"ieee80211n": 1}}, "ap.ieee80211n", "true or false"),
     ({"ap": {"ssid": 5}}, "ap.ssid", "expected a string"),
@@ -326,3 +326,207 @@ def test_cli_init_with_bad_value_writes_nothing(run_cli, tmp_path: Path):
     assert p.returncode == 2 and p.stderr.startswith("r2wifi: error: ap.passphrase:")
     assert "short" not in p.stderr
     assert [n for n in os.listdir(tmp_path) if "r2wifi" in n] == []  # no file, no temp file
+
+
+# -- every input path bounded and typed (issue 9) --------------------------------------------
+
+# (name, how to make the --config argument in tmp_path, the key/word the one-line error names)
+def _file(text: str):
+    def make(tmp: Path) -> str:
+        f = tmp / "c.toml"
+        f.write_text(text, encoding="utf-8")
+        return str(f)
+    return make
+
+
+def _fifo(tmp: Path) -> str:
+    f = tmp / "fifo.toml"
+    os.mkfifo(f)
+    return str(f)
+
+
+HOSTILE = [
+    ("huge-rate", _file(toml(shaping={"enabled": True, "rate": "9" * 400 + "gbit"})), "shaping.rate"),
+    ("rate-too-fast", _file(toml(shaping={"enabled": True, "rate": "99999gbit"})), "shaping.rate"),
+    ("deep-toml", _file("a = " + "[" * 50_000 + "\n"), "nested too deeply"),
+    ("deep-tables", _file("x = " + "{a = " * 50_000 + "\n"), "TOML"),
+    ("dev-zero", lambda tmp: "/dev/zero", "a device"),
+    ("fifo", _fifo, "a FIFO"),
+    ("directory", lambda tmp: str(tmp), "a directory"),
+    ("too-big", _file("#" * (1024 * 1024 + 10) + "\n"), "at most"),
+    ("not-utf8", lambda tmp: (tmp / "b.toml").write_bytes(b"[ap]\nssid = \"\xff\"\n") and str(tmp / "b.toml"), "UTF-8"),
+    ("ifname-nul", _file(toml(ap={"interface": "ap\x000"})), "ap.interface"),
+    ("ifname-ctrl", _file(toml(ap={"interface": "ap\x1b0"})), "ap.interface"),
+    ("ifname-16", _file(toml(ap={"interface": "a" * 16})), "ap.interface"),
+    ("ifname-utf8-16-bytes", _file(toml(ap={"interface": "ä" * 8})), "ap.interface"),
+    ("ifname-dotdot", _file(toml(nat={"uplink": ".."})), "nat.uplink"),
+    ("ifname-space", _file(toml(sta={"interface": "wl an0"})), "sta.interface"),
+    ("ht-capab-newline", _file(toml(ap={"ht_capab": "[SHORT-GI-20]\nwpa=0"})), "ap.ht_capab"),
+    ("extra-newline", _file(toml(ap={"extra": ["beacon_int=100\nwpa=0"]})), "ap.extra[0]"),
+    ("extra-cr", _file(toml(ap={"extra": ["beacon_int=100\rwpa=0"]})), "ap.extra[0]"),
+    ("extra-bad-key", _file(toml(ap={"extra": ["bad key=1"]})), "ap.extra[0]"),
+    ("ssid-newline", _file(toml(ap={"ssid": "a\nwpa=0"})), "ap.ssid"),
+    ("address6-zone", _file(toml(ap={"address6": "fe80::1%eth0/64"})), "ap.address6"),
+    ("dns-zone", _file(toml(dhcp={"dns": ["fe80::1%eth0"]})), "dhcp.dns[0]"),
+    ("watchdog-absurd", _file(toml(supervisor={"watchdog_seconds": 10**18})), "supervisor.watchdog_seconds"),
+    ("backoff-max-inf", _file(toml(supervisor={"backoff_max": float("inf")})), "supervisor.backoff_max"),
+    ("backoff-initial-nan", _file(toml().rstrip("\n") + "\n[supervisor]\nbackoff_initial = nan\n"),
+     "supervisor.backoff_initial"),
+    ("lease-huge", _file(toml(dhcp={"lease_time": "9" * 30 + "w"})), "dhcp.lease_time"),
+    ("firmware-dir-long", _file(toml(chip={"firmware_dir": "/" + "x" * 5000})), "chip.firmware_dir"),
+    ("too-many-dns", _file(toml(dhcp={"dns": ["1.1.1.1"] * 9})), "dhcp.dns"),
+]
+
+
+@pytest.mark.parametrize(("make", "named"), [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE])
+def test_hostile_config_is_one_line_exit_2(run_cli, tmp_path: Path, make, named):
+    """Every bad input of the issue-9 probe: `config check` exits 2 with one line naming the key
+    (or what is wrong with the file), no traceback, and returns (the subprocess timeout bounds it)."""
+    arg = make(tmp_path)
+    p = run_cli("config", "check", "--config", arg, timeout=60)
+    assert p.returncode == 2, p.stderr
+    assert "Traceback" not in p.stderr and p.stdout == ""
+    assert p.stderr.startswith("r2wifi: error: ") and p.stderr.count("\n") == 1, p.stderr
+    assert named in p.stderr
+    assert GOOD not in p.stderr
+
+
+def test_toml_inf_and_nan_never_pass(tmp_path: Path):
+    """TOML's inf/nan reach every float key as a finite-number error, never as a valid value."""
+    for key in ("backoff_initial", "backoff_max"):
+        for word in ("inf", "-inf", "nan"):
+            with pytest.raises(ConfigError) as info:
+                parse_config(toml() + f"[supervisor]\n{key} = {word}\n")
+            assert info.value.key == f"supervisor.{key}"
+
+
+def test_every_numeric_key_has_a_documented_range():
+    """Every int/float key has a range in RANGES, and the line of the default file that sets it shows it;
+    the bounds themselves load, one step outside them does not."""
+    from r2wifi.config import _SECTIONS, RANGES
+
+    text = render_default_toml(GOOD)
+    numeric = [
+        f"{name}.{f.name}" for name, cls in _SECTIONS.items() for f in dataclasses.fields(cls)
+        if isinstance(f.default, int | float) and not isinstance(f.default, bool)
+    ]
+    assert sorted(numeric) == sorted(RANGES)
+    for dotted, (lo, hi) in RANGES.items():
+        section, key = dotted.split(".")
+        line = next(ln for ln in text.splitlines() if ln.startswith(f"{key} = "))
+        assert f"{lo:g}-{hi:g}" in line, line
+        if dotted == "ap.channel":
+            continue  # channel rules are narrower than the range (tested above)
+        # the partner key of the backoff pair at the value that never conflicts
+        partner = {"backoff_initial": {"backoff_max": 3600.0}, "backoff_max": {"backoff_initial": 0.1}}.get(key, {})
+        conv = float if isinstance(lo, float) or isinstance(hi, float) else int
+        step = 1 if conv is int else 0.05
+        for good in (lo, hi):
+            parse_config(toml(**{section: {key: conv(good), **partner}}))
+        for bad in (hi + step, lo - step):
+            with pytest.raises(ConfigError) as info:
+                parse_config(toml(**{section: {key: conv(bad), **partner}}))
+            assert info.value.key == dotted and "out of range" in str(info.value)
+
+
+def test_check_lists_five_different_mistakes(run_cli, tmp_path: Path):
+    """One `config check` run names all five mistakes of a file, one line each, in file order, with a
+    "did you mean" for the misspelt key."""
+    f = tmp_path / "five.toml"
+    f.write_text('[ap]\npassphrase = "short"\nchanel = 6\ncountry = "XX"\n[dhcp]\nlease_time = "1s"\n'
+                 '[supervisor]\nbackoff_initial = nan\n')
+    p = run_cli("config", "check", "--config", str(f))
+    assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
+    lines = p.stderr.splitlines()
+    assert len(lines) == 5 and all(ln.startswith("r2wifi: error: ") for ln in lines)
+    keys = [ln.removeprefix("r2wifi: error: ").split(":")[0] for ln in lines]
+    assert keys == ["ap.passphrase", "ap.country", "ap.chanel", "dhcp.lease_time", "supervisor.backoff_initial"]
+    assert "did you mean 'channel'" in lines[2]
+    # commands other than `check` get the same problems on one line
+    p = run_cli("ap", "qr", "--config", str(f))
+    assert p.returncode == 2 and p.stderr.count("\n") == 1
+    assert all(k in p.stderr for k in keys)
+
+
+def test_unknown_section_and_value_suggest_the_close_name():
+    """A misspelt section or choice gets a "did you mean"."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(toml(supervisr={"stall_seconds": 5}))
+    assert "did you mean 'supervisor'" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        parse_config(toml(ap={"security": "wpa22"}))
+    assert "did you mean 'wpa2'" in str(info.value)
+
+
+# -- the common AP options (issue 13) ---------------------------------------------------------
+
+MAC1, MAC2 = "02:08:22:00:00:10", "02:08:22:00:00:11"
+
+
+def _with(text: str) -> str:
+    return toml() + text
+
+
+def test_ap_options_load():
+    """hidden, isolate_clients, the MAC filter and DHCP reservations load into the dataclasses."""
+    cfg = parse_config(_with(f'[ap.mac_filter]\nmode = "allow"\nmacs = ["{MAC1.upper()}", "{MAC2}"]\n'
+                             f'[[dhcp.reservation]]\nmac = "{MAC1}"\nip = "192.168.10.10"\nname = "printer"\n'
+                             f'[[dhcp.reservation]]\nmac = "{MAC2}"\nip = "192.168.10.150"\n')
+                       .replace("[ap]\n", "[ap]\nhidden = true\nisolate_clients = true\n", 1))
+    assert cfg.ap.hidden and cfg.ap.isolate_clients
+    assert cfg.ap.mac_filter.mode == "allow" and cfg.ap.mac_filter.macs == (MAC1.upper(), MAC2)
+    assert [(r.mac, r.ip, r.name) for r in cfg.dhcp.reservation] == [
+        (MAC1, "192.168.10.10", "printer"), (MAC2, "192.168.10.150", "")]
+
+
+AP_BAD = [
+    (f'[ap.mac_filter]\nmode = "block"\nmacs = ["{MAC1}"]\n', "ap.mac_filter.mode", "allow"),
+    ('[ap.mac_filter]\nmode = "allow"\n', "ap.mac_filter.macs", "no station"),
+    ('[ap.mac_filter]\nmode = "deny"\nmacs = ["02:08:22"]\n', "ap.mac_filter.macs[0]", "MAC"),
+    (f'[ap.mac_filter]\nmode = "deny"\nmacs = ["{MAC1}", "{MAC1.upper()}"]\n', "ap.mac_filter.macs[1]", "twice"),
+    ('[ap.mac_filter]\nmode = "deny"\nmacs = ["01:00:5e:00:00:01"]\n', "ap.mac_filter.macs[0]", "multicast"),
+    ('[ap.mac_filter]\nmodes = "deny"\n', "ap.mac_filter.modes", "did you mean 'mode'"),
+    ('[[dhcp.reservation]]\nip = "192.168.10.10"\n', "dhcp.reservation[0].mac", "required"),
+    (f'[[dhcp.reservation]]\nmac = "{MAC1}"\nip = "192.168.11.10"\n', "dhcp.reservation[0].ip", "inside"),
+    (f'[[dhcp.reservation]]\nmac = "{MAC1}"\nip = "192.168.10.1"\n', "dhcp.reservation[0].ip", "own address"),
+    (f'[[dhcp.reservation]]\nmac = "{MAC1}"\nip = "192.168.10.255"\n', "dhcp.reservation[0].ip", "inside"),
+    (f'[[dhcp.reservation]]\nmac = "{MAC1}"\nip = "192.168.10.10"\n[[dhcp.reservation]]\nmac = "{MAC1}"\n'
+     'ip = "192.168.10.11"\n', "dhcp.reservation[1].mac", "twice"),
+    (f'[[dhcp.reservation]]\nmac = "{MAC1}"\nip = "192.168.10.10"\n[[dhcp.reservation]]\nmac = "{MAC2}"\n'
+     'ip = "192.168.10.10"\n', "dhcp.reservation[1].ip", "twice"),
+    (f'[[dhcp.reservation]]\nmac = "{MAC1}"\nip = "192.168.10.10"\nname = "my printer"\n',
+     "dhcp.reservation[0].name", "host name"),
+    (f'[[dhcp.reservation]]\nmac = "{MAC1}"\nip = "192.168.10.10"\nhost = "x"\n', "dhcp.reservation[0].host",
+     "unknown key"),
+    ('[dhcp]\nreservation = "x"\n', "dhcp.reservation", "[[dhcp.reservation]]"),
+]
+
+
+@pytest.mark.parametrize(("text", "key", "words"), AP_BAD, ids=[f"{b[1]}-{i}" for i, b in enumerate(AP_BAD)])
+def test_bad_ap_option_names_its_key(text: str, key: str, words: str):
+    """Each bad MAC filter or reservation value names its key (with the list index)."""
+    with pytest.raises(ConfigError) as info:
+        parse_config(_with(text))
+    assert info.value.key == key, str(info.value)
+    assert words in str(info.value)
+
+
+def test_hidden_must_be_a_boolean():
+    """ap.hidden and ap.isolate_clients are booleans."""
+    for key in ("hidden", "isolate_clients"):
+        with pytest.raises(ConfigError) as info:
+            parse_config(toml(ap={key: "yes"}))
+        assert info.value.key == f"ap.{key}" and "true or false" in str(info.value)
+
+
+def test_show_json_has_the_sub_tables(run_cli, tmp_path: Path):
+    """`config show --json` carries mac_filter as an object and reservations as a list of objects."""
+    f = tmp_path / "c.toml"
+    f.write_text(_with(f'[ap.mac_filter]\nmode = "deny"\nmacs = ["{MAC1}"]\n'
+                       f'[[dhcp.reservation]]\nmac = "{MAC2}"\nip = "192.168.10.20"\n'))
+    p = run_cli("config", "show", "--json", "--config", str(f))
+    data = json.loads(p.stdout)
+    assert data["ap"]["mac_filter"] == {"mode": "deny", "macs": [MAC1]}
+    assert data["dhcp"]["reservation"] == [{"mac": MAC2, "ip": "192.168.10.20", "name": ""}]
+    p = run_cli("config", "show", "--config", str(f))
+    assert "[ap.mac_filter]" in p.stdout and "[[dhcp.reservation]]" in p.stdout

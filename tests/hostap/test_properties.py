@@ -1,13 +1,19 @@
-"""Property tests: whatever valid SSID / passphrase a user picks survives TOML, rendering and the QR code."""
+"""Property tests: whatever valid SSID / passphrase a user picks survives TOML, rendering and the QR code;
+whatever text or values a config file holds, loading it gives a Config or a one-line UserError."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+import dataclasses
+import math
+import re
+
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from r2wifi.config import dump_toml, parse_config, toml_value
+from r2wifi.config import _SECTIONS, Config, dump_toml, parse_config, toml_value
+from r2wifi.errors import UserError
 from r2wifi.hostap.qr import wifi_qr_payload
-from r2wifi.hostap.render import render_hostapd, render_wpa_supplicant
+from r2wifi.hostap.render import render_dnsmasq, render_hostapd, render_mac_file, render_wpa_supplicant
 
 SETTINGS = settings(max_examples=60, deadline=None)
 
@@ -94,3 +100,83 @@ def test_qr_payload_decodes_to_ssid_and_passphrase(ssid: str, passphrase: str):
     """A QR reader that honours the escaping recovers the exact SSID and passphrase."""
     fields = parse_wifi_qr(wifi_qr_payload(ssid, "wpa2", passphrase))
     assert fields == {"T": "WPA", "S": ssid, "P": passphrase}
+
+
+# -- the loader never fails with anything but a UserError (issue 9 item 4) --------------------
+
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+KEYS = [(name, f.name) for name, cls in _SECTIONS.items() for f in dataclasses.fields(cls)]
+KEYS += [("ap.mac_filter", "mode"), ("ap.mac_filter", "macs")]
+
+scalars = st.one_of(
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.sampled_from(["", "ap0", "wpa2", "open", "a", "g", "192.168.10.1/24", "fe80::1%eth0/64", "8mbit",
+                     "9" * 40 + "gbit", "[HT40+]", "x=1\ny=2", "02:08:22:00:00:10", "..", "infinite", "1s"]),
+)
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                       st.dictionaries(st.sampled_from("abmip"), inner, max_size=3)),
+                      max_leaves=8)
+
+
+def toml_any(value: object) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {toml_any(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_any(v) for v in value) + "]"
+    return toml_value(value)
+
+
+def assert_loads_or_user_error(text: str) -> Config | None:
+    try:
+        cfg = parse_config(text)
+    except UserError as err:
+        assert "\n" not in str(err)
+        return None
+    # a config that loads renders files in which every line is a comment or one key=value
+    for rendered in (render_hostapd(cfg, "/c"), render_dnsmasq(cfg, "/l"), render_wpa_supplicant(cfg, "/c"),
+                     render_mac_file(cfg)):
+        for line in rendered.splitlines():
+            assert not re.search(r"[\x00-\x1f\x7f]", line.replace("\t", "")), line
+    return cfg
+
+
+@FUZZ
+@given(st.text(max_size=300))
+def test_random_text_loads_or_is_a_user_error(text: str):
+    """Any text at all: a Config or a one-line UserError, never another exception."""
+    assert_loads_or_user_error(text)
+
+
+@FUZZ
+@given(st.lists(st.tuples(st.sampled_from(KEYS), values), min_size=1, max_size=6))
+def test_random_values_per_key_load_or_are_a_user_error(pairs: list[tuple[tuple[str, str], object]]):
+    """Random values of every type for every key (sub-tables included): a Config or a UserError."""
+    by_section: dict[str, dict[str, object]] = {}
+    for (section, key), value in pairs:
+        by_section.setdefault(section, {})[key] = value
+    lines = ['[ap]', 'passphrase = "correct horse battery"'] if "ap" not in by_section else []
+    for section, body in by_section.items():
+        lines.append(f"[{section}]")
+        lines += [f"{k} = {toml_any(v)}" for k, v in body.items()]
+    assert_loads_or_user_error("\n".join(lines) + "\n")
+
+
+toml_fragments = st.sampled_from([
+    "[ap]", "[dhcp]", "[supervisor]", "[ap.mac_filter]", "[[dhcp.reservation]]", "[[ap]]", "[ap.x.y]", "[nope]",
+    "a = [[[[[[[[1]]]]]]]]", "x = {a = {b = {c = 1}}}", 'ssid = "a\\u0000b"', "channel = 1e400",
+    "channel = 99999999999999999999", "backoff_max = inf", "backoff_initial = nan", 'rate = "1e999mbit"',
+    'interface = "ap0\\nwpa=0"', 'extra = ["a=b", "c"]', 'mac = "02:00:00:00:00:01"', "reservation = 5",
+    'mode = "allow"', "macs = []", 'ip = "192.168.10.5"', "hidden = 1", '"quoted key" = 1', "= 1", "[",
+])
+
+
+@FUZZ
+@given(st.lists(st.one_of(toml_fragments, st.text(max_size=20)), max_size=12))
+def test_toml_ish_text_loads_or_is_a_user_error(lines: list[str]):
+    """Line soup of sections, keys and hostile values: a Config or a UserError."""
+    assert_loads_or_user_error("\n".join(lines) + "\n")

@@ -140,3 +140,18 @@ def test_cli_needs_exactly_one_kind(run_cli):
     """`service install` without a kind is a usage error (exit 2)."""
     p = run_cli("service", "install", "--print")
     assert p.returncode == 2 and "--systemd" in p.stderr
+
+
+def test_hidden_network_and_raw_psk_in_the_payload(tmp_path: Path):
+    """ap.hidden adds H:true; a raw 64-hex PSK goes in bare (readers take unquoted 64 hex as the PSK),
+    while a hex-looking passphrase stays quoted."""
+    from r2wifi.config import parse_config
+    from r2wifi.hostap.qr import payload_for
+
+    psk = "AB" * 32
+    cfg = parse_config(f'[ap]\nssid = "Hidden"\npsk = "{psk}"\nhidden = true\n')
+    assert payload_for(cfg) == f"WIFI:T:WPA;S:Hidden;P:{psk.lower()};H:true;;"
+    cfg = parse_config('[ap]\nssid = "Shown"\npassphrase = "0123456789abcdef"\n')
+    assert payload_for(cfg) == 'WIFI:T:WPA;S:Shown;P:"0123456789abcdef";;'
+    with pytest.raises(ValueError):
+        wifi_qr_payload("x", "wpa2", "not hex", raw_psk=True)

@@ -33,7 +33,25 @@ def cfg_of(**sections: dict[str, object]) -> Config:
     return parse_config("\n".join(lines) + "\n", source=SRC)
 
 
+OPTIONS = ('[ap]\npassphrase = "correct horse battery"\nhidden = true\nisolate_clients = true\n'
+           '[ap.mac_filter]\nmode = "allow"\nmacs = ["02:08:22:00:00:10", "02:08:22:00:00:1A"]\n'
+           '[[dhcp.reservation]]\nmac = "02:08:22:00:00:10"\nip = "192.168.10.10"\nname = "printer"\n'
+           '[[dhcp.reservation]]\nmac = "02:08:22:00:00:1A"\nip = "192.168.10.150"\n')
+
+
+def options_cfg(mode: str = "allow") -> Config:
+    return parse_config(OPTIONS.replace('mode = "allow"', f'mode = "{mode}"'), source=SRC)
+
+
 CASES = {
+    "hostapd-hidden-isolate-allow.conf": lambda: render.render_hostapd(
+        options_cfg(), "/run/r2wifi/ctrl", "/run/r2wifi/conf/hostapd-ap0.maclist"
+    ),
+    "hostapd-deny.conf": lambda: render.render_hostapd(
+        options_cfg("deny"), "/run/r2wifi/ctrl", "/run/r2wifi/conf/hostapd-ap0.maclist"
+    ),
+    "maclist-allow.txt": lambda: render.render_mac_file(options_cfg()),
+    "dnsmasq-reservations.conf": lambda: render.render_dnsmasq(options_cfg(), "/tmp/l"),
     "hostapd-wpa2.conf": lambda: render.render_hostapd(
         cfg_of(ap={"passphrase": "correct horse battery"}), "/run/r2wifi/ctrl/hostapd-ap0"
     ),
@@ -122,6 +140,32 @@ def test_secret_files_are_0600_and_open_ones_0644(tmp_path: Path):
     assert modes == {"a.conf": 0o600, "b.conf": 0o644, "d.conf": 0o644, "w.conf": 0o600}
 
 
+def test_mac_filter_file_lies_beside_hostapd_conf(tmp_path: Path):
+    """write_hostapd_conf writes the MAC list beside hostapd.conf (0600, lower-case) and points hostapd at it;
+    with the filter off no list is written and macaddr_acl stays 0."""
+    conf = render.write_hostapd_conf(options_cfg(), tmp_path / "hostapd-ap0.conf", tmp_path / "ctrl")
+    maclist = tmp_path / "hostapd-ap0.maclist"
+    assert f"accept_mac_file={maclist}\n" in conf.read_text() and "macaddr_acl=1\n" in conf.read_text()
+    assert maclist.read_text().splitlines()[-2:] == ["02:08:22:00:00:10", "02:08:22:00:00:1a"]
+    assert stat.S_IMODE(maclist.stat().st_mode) == 0o600
+    off = render.write_hostapd_conf(cfg_of(ap={"passphrase": "x" * 8}), tmp_path / "o.conf", tmp_path / "ctrl")
+    text = off.read_text()
+    assert "macaddr_acl=0\n" in text and "_mac_file" not in text and not (tmp_path / "o.maclist").exists()
+    assert "ignore_broadcast_ssid=0\n" in text and "ap_isolate" not in text
+
+
+def test_real_dnsmasq_accepts_the_reservations(tmp_path: Path):
+    """dnsmasq's own syntax check passes the rendered file with dhcp-host lines, and fails a damaged one."""
+    dnsmasq = need_binary("dnsmasq")
+    conf = render.write_dnsmasq_conf(options_cfg(), tmp_path / "d.conf", tmp_path / "l")
+    assert "dhcp-host=02:08:22:00:00:10,192.168.10.10,printer\n" in conf.read_text()
+    p = subprocess.run([dnsmasq, "--test", f"--conf-file={conf}"], capture_output=True, text=True, timeout=20)
+    assert p.returncode == 0 and "syntax check OK" in p.stdout + p.stderr, p.stderr
+    conf.write_text(conf.read_text().replace(",printer", ",pr inter"))  # what config's host-name rule refuses
+    p = subprocess.run([dnsmasq, "--test", f"--conf-file={conf}"], capture_output=True, text=True, timeout=20)
+    assert p.returncode != 0 and "bad DHCP host name" in p.stderr
+
+
 def _hostapd_verdict(conf: Path, bed: WiredBed) -> tuple[bool, str]:
     """Run hostapd on ``conf`` (through the daemon runner) until it rejects the file or starts the interface."""
     d = Daemon(conf.stem, [need_binary("hostapd"), str(conf)], netns=bed.ns_ap, root=bed.root)
@@ -158,6 +202,12 @@ def test_real_hostapd_accepts_every_rendered_mode():
         ]):
             cfg = cfg_of(ap={**ap, "interface": bed.if_ap, "driver": "wired"})
             conf = render.write_hostapd_conf(cfg, bed.root / f"h{i}.conf", bed.root / "ctrl")
+            ok, out = _hostapd_verdict(conf, bed)
+            assert ok and "errors found" not in out, out
+        for mode in ("allow", "deny"):  # hidden, ap_isolate and the MAC list file
+            text = OPTIONS.replace('mode = "allow"', f'mode = "{mode}"').replace(
+                "[ap]\n", f'[ap]\ninterface = "{bed.if_ap}"\ndriver = "wired"\n', 1)
+            conf = render.write_hostapd_conf(parse_config(text), bed.root / f"{mode}.conf", bed.root / "ctrl")
             ok, out = _hostapd_verdict(conf, bed)
             assert ok and "errors found" not in out, out
         bad = cfg_of(ap={"passphrase": "correct horse battery", "interface": bed.if_ap, "driver": "wired",
