@@ -4,27 +4,18 @@ Rules:
 * r2wifi only ever signals a process recorded in ``<dir>/<name>.pid`` together with its start time,
   and that start time must still match ``/proc/PID/stat`` (a recycled pid is not ours). Nothing is
   found by name. (hostapd, dnsmasq and wpa_supplicant are run by :mod:`r2wifi.hostap.daemon`.)
-* :meth:`Procs.stop` sends SIGTERM, waits on a pidfd (no polling loop) and sends SIGKILL after
-  the grace period.
+* :meth:`Procs.stop` sends SIGTERM, waits for the exit (:mod:`r2wifi.procutil`: a pidfd, or
+  pid + start time polling on kernels without one) and sends SIGKILL after the grace period.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from r2wifi.procutil import starttime as proc_starttime
 from r2wifi.procutil import terminate, wait_pid_exit
 
 __all__ = ["Procs", "proc_starttime", "wait_pid_exit"]
-
-
-def proc_starttime(pid: int) -> str | None:
-    """Field 22 of /proc/PID/stat (start time in clock ticks): tells a recycled pid from ours."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            data = fh.read().decode("ascii", "replace")
-    except OSError:
-        return None
-    return data.rsplit(")", 1)[-1].split()[19]
 
 
 class Procs:
