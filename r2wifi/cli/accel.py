@@ -13,7 +13,8 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("build", "status", "remove"))
+    parser.add_argument("action", choices=("build", "status", "remove"),
+                        help="build the compiled modules, show which path runs, or remove the build")
     parser.add_argument("--dir", type=Path, metavar="DIR",
                         help="accelerator directory (default: $R2WIFI_ACCEL_DIR or <prefix>/lib/r2wifi-accel/<ABI>)")
 

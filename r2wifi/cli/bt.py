@@ -7,9 +7,9 @@ import json
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("up", "status"))
+    parser.add_argument("action", choices=("up", "status"), help="up: switch Bluetooth on; status: show it")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for hci0 (default 10)")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("init", help="register /dev/stpwmt and /dev/wmtWifi (DO_MODULE_INIT), once per boot")
     p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the nodes (default 10)")
     p.add_argument("-v", "--verbose", action="store_true", help="print the wmt_loader-style progress lines")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("launch", help="the resident launcher: power the chip and serve srh_patch")
     p.add_argument("-p", "--patch-dir", default=DEFAULT_DIR, help="patch directory (default /etc/firmware)")
     p.add_argument("--daemon", action="store_true", help="run detached; return once the chip is powered")
@@ -38,10 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--retries", type=int, default=20, help="power-on attempts (default 20, as the vendor launcher)")
     p.add_argument("--quiet", action="store_true", help="log only to launcher.log, not stderr")
     p = sub.add_parser("status", help="nodes, launcher, power, WiFi mode, interfaces")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
     p = sub.add_parser("ioctls", help="print the ioctl table for an ABI")
     p.add_argument("--abi", default="armhf", help="armhf (BPI-R2, default), arm64 or x86_64")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -10,7 +10,8 @@ Rules every command follows:
   see one).
 * ``--backend`` (or ``R2WIFI_BACKEND``) chooses the device backend: ``real`` (the board's
   /dev nodes), ``sim`` (the simulator over its UNIX socket) or ``auto`` (real when
-  /dev/wmtdetect exists, otherwise sim). Commands read it as ``args.backend``.
+  /dev/wmtdetect exists, otherwise sim). It may stand before the command or anywhere after it
+  (``r2wifi up --backend sim --ap``; not after ``--``). Commands read it as ``args.backend``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 from typing import NoReturn
 
 from r2wifi import __version__
@@ -77,11 +79,46 @@ def _split_globals(argv: list[str]) -> tuple[dict[str, str], list[str]]:
                 i += 1
                 opts["backend"] = argv[i]
         elif a.startswith("-"):
-            raise UserError(f"unknown option {a!r} before the command (see 'r2wifi --help')")
+            raise UserError(f"unknown option {a[:40]!r} before the command (see 'r2wifi --help')")
         else:
             return opts, argv[i:]
         i += 1
     return opts, []
+
+
+def _take_backend(argv: list[str]) -> tuple[str | None, list[str]]:
+    """Remove ``--backend NAME`` / ``--backend=NAME`` from a command's arguments (up to ``--``)."""
+    value: str | None = None
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--":
+            rest += argv[i:]
+            break
+        if a == "--backend":
+            if i + 1 >= len(argv):
+                raise UserError("--backend needs a value: auto, real or sim")
+            value = argv[i + 1]
+            i += 2
+            continue
+        if a.startswith("--backend="):
+            value = a.split("=", 1)[1]
+        else:
+            rest.append(a)
+        i += 1
+    return value, rest
+
+
+def build_parser(name: str) -> tuple[ArgParser, ModuleType]:
+    """The argparse parser of command ``name`` (and its module); ``--backend`` is listed in its help."""
+    module = importlib.import_module(COMMANDS[name][0])
+    parser = ArgParser(prog=f"r2wifi {name}", description=COMMANDS[name][1])
+    module.add_arguments(parser)
+    parser.add_argument(
+        "--backend", choices=BACKENDS, help="device backend: auto (default), real or sim; also before the command"
+    )
+    return parser, module
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,13 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0 if "help" in opts else 2
         name, cmd_argv = rest[0], rest[1:]
         if name not in COMMANDS:
-            raise UserError(f"unknown command {name!r} (see 'r2wifi --help')")
-        backend = opts.get("backend") or os.environ.get("R2WIFI_BACKEND") or "auto"
+            raise UserError(f"unknown command {name[:40]!r} (see 'r2wifi --help')")
+        late, cmd_argv = _take_backend(cmd_argv)
+        backend = late or opts.get("backend") or os.environ.get("R2WIFI_BACKEND") or "auto"
         if backend not in BACKENDS:
-            raise UserError(f"--backend: {backend!r} is not one of auto, real, sim")
-        module = importlib.import_module(COMMANDS[name][0])
-        parser = ArgParser(prog=f"r2wifi {name}", description=COMMANDS[name][1])
-        module.add_arguments(parser)
+            raise UserError(f"--backend: {backend[:40]!r} is not one of auto, real, sim")
+        parser, module = build_parser(name)
         ns = parser.parse_args(cmd_argv)
         ns.backend = backend
         ns.command = name

@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     st.add_argument("--fault", action="append", default=[], metavar="NAME", help=FAULT_HELP)
     st.add_argument("--netns", dest="netns", action="store_true", default=None,
                     help="create real interfaces in a network namespace (default when root)")
-    st.add_argument("--no-netns", dest="netns", action="store_false")
+    st.add_argument("--no-netns", dest="netns", action="store_false", help="do not use a network namespace")
     st.add_argument("--netns-name", default=None, help="namespace name (default derived from the sim dir)")
     st.add_argument("--names", choices=("default", "mtk"), default="default",
                     help="interface names: wlan0/ap0/p2p0 or mtkwlan0/mtkap0/mtkp2p0")

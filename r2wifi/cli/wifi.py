@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="interface names: default (wlan0/ap0/p2p0) or mtk (OpenWrt mtkwlan0/mtkap0/mtkp2p0)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the interfaces (default 60)")
     parser.add_argument("--no-modprobe", action="store_true", help="do not load wlan_gen2 when it is not loaded")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run(args: argparse.Namespace) -> int:
