@@ -172,6 +172,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--names", default="default")
     p.add_argument("--firmware-dir", default=None)
     p.add_argument("--abi", default=None)
+    p.add_argument("--cuse", action="store_true", help="also serve the nodes as real devices (r2wifi.sim.cuse)")
+    p.add_argument("--radio", choices=("none", "hwsim"), default="none", help="real radio (r2wifi.sim.radio)")
+    p.add_argument("--kmsg", action="store_true", help="also write kernel lines to /dev/kmsg")
     return p.parse_args(argv)
 
 
@@ -184,11 +187,28 @@ def serve(argv: list[str]) -> int:
     kmsg = KmsgWriter(sim_dir / KMSG_NAME)
     net: NetHook | None = None
     simnet = None
+    radio = None
+    devkmsg = None
     if opts.netns_name:
         from r2wifi.sim.net import SimNet
 
         simnet = SimNet(opts.netns_name)
         net = simnet
+    sink: Any = kmsg
+    if opts.radio == "hwsim":
+        from r2wifi.sim.radio import HwsimRadio, RadioError
+
+        try:
+            radio = net = HwsimRadio().start()
+        except RadioError as e:
+            sys.stderr.write(f"--radio hwsim: {e}\n")
+            kmsg.close()
+            return 1
+    if opts.kmsg:
+        from r2wifi.sim.cuse import DevKmsg, tee_sink
+
+        devkmsg = DevKmsg()
+        sink = tee_sink(kmsg, devkmsg)
     model = DriverModel(
         timing=Timing.named(opts.timing),
         faults=opts.fault,
@@ -196,14 +216,32 @@ def serve(argv: list[str]) -> int:
         firmware_dir=opts.firmware_dir,
         abi=opts.abi,
         seed=str(sim_dir.resolve()),
-        sink=kmsg,
+        sink=sink,
         net=net,
     )
+    frontend = None
+    if opts.cuse:
+        from r2wifi.sim.cuse import CuseFrontend
+
+        frontend = CuseFrontend(model)
+        try:
+            frontend.start()
+        except OSError as e:
+            sys.stderr.write(f"--cuse: {e.strerror}\n")
+            frontend.stop()
+            if radio is not None:
+                radio.destroy()
+            if devkmsg is not None:
+                devkmsg.close()
+            kmsg.close()
+            return 1
     extra = {
         "netns": simnet.name if simnet else None,
         "air_netns": simnet.air if simnet else None,
         "sim_dir": str(sim_dir),
         "kmsg": str(sim_dir / KMSG_NAME),
+        "cuse": frontend is not None,
+        "radio": radio.info() if radio is not None else None,
     }
     if sock.exists():
         sock.unlink()
@@ -228,6 +266,12 @@ def serve(argv: list[str]) -> int:
                 server.shutdown()
     finally:
         server.server_close()
+        if frontend is not None:
+            frontend.stop()
+        if radio is not None:
+            radio.destroy()
+        if devkmsg is not None:
+            devkmsg.close()
         if simnet is not None:
             simnet.destroy()
         kmsg.close()
