@@ -1,6 +1,7 @@
 """``r2wifi sim``: start, stop, inspect and break the simulated driver.
 
-start   run the daemon detached; returns once it answers on its socket
+start   run the daemon detached; returns once it answers on its socket (``--cuse``: and its /dev
+        nodes are real character devices, see r2wifi.sim.cuse; ``--radio hwsim``: r2wifi.sim.radio)
 stop    clean shutdown: releases handles, removes its namespaces, socket, pid and kmsg files
 status  what the simulated kernel looks like now (``--json`` for the fields in r2wifi.sim)
 inject  apply a fault at run time (see ``r2wifi.sim.FAULTS``)
@@ -41,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                     help="interface names: wlan0/ap0/p2p0 or mtkwlan0/mtkap0/mtkp2p0")
     st.add_argument("--firmware-dir", default=None, metavar="DIR",
                     help="firmware directory (WIFI_RAM_CODE_7623 checked at WiFi on, NVRAM MAC)")
+    st.add_argument("--cuse", action="store_true",
+                    help="serve /dev/wmtdetect, /dev/stpwmt, /dev/wmtWifi as real devices (root, /dev/cuse)")
+    st.add_argument("--radio", choices=("auto", "hwsim", "none"), default="auto",
+                    help="a real radio behind /dev/wmtWifi: hwsim (mac80211_hwsim); auto = hwsim with --cuse "
+                         "where it exists")
+    st.add_argument("--kmsg", action="store_true", help="with --cuse: kernel lines also go to /dev/kmsg")
     sub.add_parser("stop", help="stop the simulator and remove what it created")
     ss = sub.add_parser("status", help="show the simulated driver state")
     ss.add_argument("--json", action="store_true", help="machine-readable output")
@@ -148,9 +155,14 @@ def _start(args: argparse.Namespace) -> int:
         pid = None
     if pid is not None:
         raise UserError(f"simulator already running (pid {pid}, {sdir}); stop it with 'r2wifi sim stop'")
-    netns = args.netns if args.netns is not None else os.geteuid() == 0
+    cuse = bool(getattr(args, "cuse", False))
+    radio = _radio_choice(args, cuse)
+    netns = args.netns if args.netns is not None else (os.geteuid() == 0 and not cuse and radio == "none")
     if netns and os.geteuid() != 0:
         raise UserError("--netns needs root (use --no-netns: interfaces then exist only in the model)")
+    if netns and (cuse or radio != "none"):
+        raise UserError("--netns cannot be combined with --cuse or --radio: the real backend sees the "
+                        "interfaces of this namespace")
     sdir.mkdir(parents=True, exist_ok=True, mode=0o700)
     for stale in ("sim.sock", "sim.pid", "kmsg"):
         try:
@@ -167,6 +179,12 @@ def _start(args: argparse.Namespace) -> int:
         cmd += ["--netns-name", args.netns_name or netns_name_for(str(sdir.resolve()))]
     if args.firmware_dir:
         cmd += ["--firmware-dir", os.path.abspath(args.firmware_dir)]
+    if cuse:
+        cmd += ["--cuse"]
+    if radio != "none":
+        cmd += ["--radio", radio]
+    if getattr(args, "kmsg", False):
+        cmd += ["--kmsg"]
     log_path = sdir / "daemon.log"
     with open(log_path, "ab") as log, open(os.devnull, "rb") as devnull:
         proc = subprocess.Popen(cmd, stdin=devnull, stdout=log, stderr=log, start_new_session=True,
@@ -186,8 +204,37 @@ def _start(args: argparse.Namespace) -> int:
         raise UserError("simulator did not answer within 30 s")
     st = be.status()
     where = f"netns {st['netns']} (air {st['air_netns']})" if st.get("netns") else "no netns (model only)"
+    if st.get("radio"):
+        where = f"radio {st['radio'].get('phy')} (peer {st['radio'].get('peer_phy') or '-'})"
+    if st.get("cuse"):
+        where += "; CUSE nodes " + ", ".join(n["path"] for n in st.get("nodes", []) if n.get("kind") == "char")
     sys.stdout.write(f"simulator started (pid {pid}, timing {args.timing}, {where}); socket {be.sock_path}\n")
     return 0
+
+
+def _radio_choice(args: argparse.Namespace, cuse: bool) -> str:
+    """Check --cuse/--radio/--kmsg here, so a machine without CUSE or hwsim fails with one line."""
+    radio = str(getattr(args, "radio", "none") or "none")
+    if cuse:
+        from r2wifi.sim.cuse import CUSE_DEVICE
+
+        if os.geteuid() != 0:
+            raise UserError("--cuse needs root (it registers character devices)")
+        if not os.path.exists(CUSE_DEVICE):
+            raise UserError(f"--cuse: {CUSE_DEVICE} does not exist here (load it with 'modprobe cuse'; the "
+                            "default transport without --cuse is the simulator's UNIX socket)")
+    elif getattr(args, "kmsg", False):
+        raise UserError("--kmsg needs --cuse")
+    if radio in ("auto", "hwsim"):
+        from r2wifi.sim.radio import hwsim_available
+
+        if radio == "auto":
+            return "hwsim" if cuse and hwsim_available() else "none"
+        if os.geteuid() != 0:
+            raise UserError("--radio hwsim needs root")
+        if not hwsim_available():
+            raise UserError("--radio hwsim: mac80211_hwsim is not available on this kernel")
+    return radio
 
 
 def _stop(be: object) -> int:
