@@ -42,6 +42,7 @@ import hashlib
 import hmac
 import ipaddress
 import itertools
+import os
 import re
 
 REDACTED = "[REDACTED]"
@@ -73,15 +74,20 @@ _IPV6_RE = re.compile(
     rf"(?![{_HEX}:-])"
 )
 # --- learnable names --------------------------------------------------------------------------
+# Linear time whatever the line (no nested or unbounded lazy quantifiers, nothing that rescans the
+# rest of the line from every candidate): quoted values are bounded by the longest SSID as printed
+# (32 bytes, each escaped as \xNN at most: 128 characters); end-of-line values are taken greedily and
+# their trailing blanks stripped in Python (see _ssid_value).
+_SSID_MAX = 128
 _SSID_PATTERNS = (
-    re.compile(r"\bssid2? \"((?:[^\"\\]|\\.)+)\""),  # hostapd: and ssid "x"
-    re.compile(r"\bssid2? '([^']+)'"),  # old hostapd: and ssid 'x'
-    re.compile(r"\b(?:ssid2?|SSID)=\"((?:[^\"\\]|\\.)+)\""),  # ssid="x" (config, ctrl events)
-    re.compile(r"\b(?:ssid2?|SSID)='([^']+)'"),  # wpa_supplicant (SSID='x' freq=...)
-    re.compile(r"(?:^|[\s:])(?:ssid2?|SSID)=(?!\")([^\s\"'][^\n]*?)\s*$", re.MULTILINE),  # ssid=x (EOL)
-    re.compile(r"\bESSID:\"((?:[^\"\\]|\\.)+)\""),  # iwconfig
-    re.compile(r"^\s*SSID: (\S[^\n]*?)\s*$", re.MULTILINE),  # iw scan / iw dev info
-    re.compile(r"^\s+ssid (\S[^\n]*?)\s*$", re.MULTILINE),  # iw dev: "\tssid MyNet"
+    re.compile(rf"\bssid2? \"((?:[^\"\\\n]|\\.){{1,{_SSID_MAX}}})\""),  # hostapd: and ssid "x"
+    re.compile(rf"\bssid2? '([^'\n]{{1,{_SSID_MAX}}})'"),  # old hostapd: and ssid 'x'
+    re.compile(rf"\b(?:ssid2?|SSID)=\"((?:[^\"\\\n]|\\.){{1,{_SSID_MAX}}})\""),  # ssid="x" (config, ctrl events)
+    re.compile(rf"\b(?:ssid2?|SSID)='([^'\n]{{1,{_SSID_MAX}}})'"),  # wpa_supplicant (SSID='x' freq=...)
+    re.compile(r"(?:^|(?<=[\s:]))(?:ssid2?|SSID)=(?!\")([^\s\"'][^\n]*)", re.MULTILINE),  # ssid=x (EOL)
+    re.compile(rf"\bESSID:\"((?:[^\"\\\n]|\\.){{1,{_SSID_MAX}}})\""),  # iwconfig
+    re.compile(r"^[ \t]*SSID: (\S[^\n]*)", re.MULTILINE),  # iw scan / iw dev info
+    re.compile(r"^[ \t]+ssid (\S[^\n]*)", re.MULTILINE),  # iw dev: "\tssid MyNet"
 )
 _CHUNK = 1 << 18  # characters of raw lines scanned together for addresses
 _SSID_HINT = re.compile("ssid", re.IGNORECASE)
@@ -93,10 +99,11 @@ _HOST_PATTERNS: tuple[tuple[re.Pattern[str], str | None], ...] = (  # (pattern, 
     (re.compile(rf"^\s*{_MONTHS} {{1,2}}\d{{1,2}} \d\d:\d\d:\d\d(?:\.\d+)? ([^\s:|]+) [\w./@()-]+(?:\[\d+\])?:"), None),
     # RFC3339: "2024-02-09T15:55:10.360700+01:00 THE_SYSTEM kernel: ..."
     (re.compile(r"^\s*\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)? ([^\s:|]+) [\w./@()-]+(?:\[\d+\])?:"), "T"),
-    (re.compile(r"\bhostname[=:]\s*\"?([A-Za-z0-9][A-Za-z0-9._-]*)"), "hostname"),
-    (re.compile(r"\b[a-z_][a-z0-9_-]*@([A-Za-z0-9][A-Za-z0-9._-]*)[:~ ]"), "@"),  # shell prompt user@host:~$
+    (re.compile(r"\bhostname[=:][ \t]{0,16}\"?([A-Za-z0-9][A-Za-z0-9._-]{0,252})"), "hostname"),
+    (re.compile(r"(?<![a-z0-9_-])[a-z_][a-z0-9_-]{0,31}@([A-Za-z0-9][A-Za-z0-9._-]{0,252})[:~ ]"), "@"),  # user@host:~$
     # dnsmasq: DHCPACK(wlan0) 192.168.4.2 aa:bb:cc:dd:ee:ff phone-name
-    (re.compile(rf"\bDHCP(?:ACK|OFFER|REQUEST|INFORM)\([^)]*\) \S+ [{_HEX}:-]{{17}} ([A-Za-z0-9][A-Za-z0-9._-]*)"), "DHCP"),
+    (re.compile(rf"\bDHCP(?:ACK|OFFER|REQUEST|INFORM)\([^)\n]{{0,64}}\) [^\s]{{1,64}} [{_HEX}:-]{{17}} "
+                r"([A-Za-z0-9][A-Za-z0-9._-]{0,252})"), "DHCP"),
 )
 _NOT_HOSTS = frozenset({"localhost", "kernel", "hostapd", "wpa_supplicant", "-", "(none)", "none"})
 # user names: shell prompts (user@host:~$) and home directories; generic accounts identify nobody
@@ -106,6 +113,12 @@ _USER_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 _NOT_USERS = frozenset({"root", "pi", "user", "admin", "ubuntu", "debian", "alarm", "guest", "home"})
 _MAC_ANY_RE = re.compile(rf"[{_HEX}]{{2}}(?:[:-][{_HEX}]{{2}}){{5}}")
+
+
+def _ssid_value(value: str) -> str:
+    """A captured SSID without trailing blanks; "" when too long to be one (an end-of-line capture)."""
+    value = value.rstrip()
+    return value if len(value) <= _SSID_MAX else ""
 
 
 def _norm_mac(token: str) -> str:
@@ -182,6 +195,12 @@ class Redactor:
             self._users[user] = None
             self._names_dirty = True
 
+    def learn_path(self, path: str) -> None:
+        """Learn the user names in an input path (``/home/<user>/...``), given or made absolute."""
+        self.learn_line(path)
+        if path != "-":
+            self.learn_line(os.path.abspath(path))
+
     def learn_line(self, raw: str) -> None:
         """Learn SSIDs, host names and the order of MAC/IP addresses from one raw log line."""
         if len(raw) > 65536:
@@ -189,7 +208,7 @@ class Redactor:
         if _SSID_HINT.search(raw):
             for pat in _SSID_PATTERNS:
                 for m in pat.finditer(raw):
-                    value = m.group(1)
+                    value = _ssid_value(m.group(1))
                     if value and value not in ("[REMOVED]", "(null)") and not value.startswith("hexdump"):
                         self.add_ssid(value)
         for pat, hint in _HOST_PATTERNS:

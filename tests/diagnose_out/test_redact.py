@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -297,3 +298,47 @@ def test_user_names_from_prompts_and_home_directories() -> None:
     assert r.redact_text(lines[0]) == "user-1@host-1:~$ sudo hostapd /home/user-1/hostapd.conf"
     assert r.redact_text(lines[1]) == "pi@host-2:~ $ cat /home/user-2/notes"
     assert r.redact_text(lines[2]) == "root@host-3:~# logread"
+
+
+# Inputs that made the old SSID / host / DHCP patterns backtrack over the rest of the line from every
+# candidate position (quadratic: 32 s for one 64 KiB line). Timing is in bench/diagnose.py --redact;
+# here pytest-timeout is only the hang guard and the assertions check what came out.
+ADVERSARIAL_MIB = {
+    "ssid= then blanks": "ssid=MyNet" + " " * (1 << 20) + "x",
+    "unclosed ssid quotes": 'ssid "' * ((1 << 20) // 6),
+    "blank lines before SSID:": "\n" * (1 << 20) + "SSID: x",
+    "iw ssid then blanks": "\tssid Home" + " " * (1 << 20),
+    "prompt-like hyphen run": "@ " + "a-" * (1 << 19),
+    "unclosed DHCPACK(": "DHCPACK(" * ((1 << 20) // 8),
+    "hostname= then blanks": "hostname=" + " " * (1 << 20),
+    "long hex run": "ab:" * ((1 << 20) // 3),
+}
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL_MIB))
+def test_one_mib_of_adversarial_input_redacts_correctly(name: str) -> None:
+    """Learning and redacting 1 MiB of backtracking bait ends (linear patterns) and still redacts."""
+    text = ADVERSARIAL_MIB[name] + " dc:56:7b:1d:3f:99 psk=hunter22"
+    r = Redactor()
+    for line in text.split("\n"):
+        r.learn_line(line)
+    out = r.redact_text(text)
+    assert "dc:56:7b:1d:3f:99" not in out and "hunter22" not in out
+    assert len(out) <= 2 * len(text)  # pseudonyms are short: nothing grows without bound
+
+
+def test_linear_ssid_patterns_learn_what_the_old_ones_did() -> None:
+    """The rewritten patterns still learn quoted, end-of-line and iw-style SSIDs (blanks stripped), not novels."""
+    r = learned('wlan0: Using interface with hwaddr and ssid "Cafe \\"Wifi\\""',
+                "ssid=Home Net   ", "\tssid Garage  ", "  SSID: Attic", "ssid=" + "z" * 500,
+                "DHCPACK(wlan0) 192.168.4.2 dc:56:7b:1d:3f:99 phone-name", "alice@laptop:~$ ls")
+    assert r.ssids == ['Cafe \\"Wifi\\"', "Home Net", "Garage", "Attic"]
+    assert r.hosts == ["phone-name", "laptop"]
+
+
+def test_learn_path_hides_the_user_name_of_a_home_directory() -> None:
+    """An input under /home/<user>/ teaches the user name, so paths in reports are pseudonymised."""
+    r = Redactor()
+    r.learn_path("/home/alice/logs/hostapd.log")
+    assert r.redact_text("/home/alice/logs/hostapd.log:12") == "/home/user-1/logs/hostapd.log:12"
