@@ -131,7 +131,7 @@ def event_class(kind: str) -> str:
     return "other"
 
 
-def render(result: Mapping[str, Any]) -> str:
+def render(result: Mapping[str, Any], *, docs_url: str | None = None) -> str:
     """The whole report page as one string."""
     verdict = result.get("verdict") if isinstance(result.get("verdict"), Mapping) else {}
     assert isinstance(verdict, Mapping)

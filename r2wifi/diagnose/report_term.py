@@ -28,7 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 SEVERITY_STYLE = {"error": "bold white on red", "warning": "bold black on yellow", "info": "bold white on blue"}
-STATUS_STYLE = {"ok": "bold green", "warning": "bold yellow", "error": "bold red"}
+STATUS_STYLE = {"ok": "bold green", "warning": "bold yellow", "error": "bold red", "unknown": "bold magenta"}
+MAX_NOTES = 20
 OUTCOME_STYLE = {
     "connected": "green",
     "open": "green",
@@ -261,6 +262,7 @@ def render(result: Mapping[str, Any], file: TextIO, *, color: bool | None = None
         legacy_windows=False,
     )
     _verdict(console, result)
+    _notes(console, result)
     _findings(console, result)
     _stations(console, result)
     _metrics(console, result)
@@ -307,6 +309,25 @@ def _verdict(console: Console, result: Mapping[str, Any]) -> None:
             style="dim",
         )
     )
+
+
+def notes_of(result: Mapping[str, Any]) -> list[str]:
+    """The result's one-line notes (problems met reading the inputs), capped at :data:`MAX_NOTES`."""
+    notes = result.get("notes")
+    if not isinstance(notes, list):
+        return []
+    return [clean(n, 300) for n in notes[:MAX_NOTES]]
+
+
+def _notes(console: Console, result: Mapping[str, Any]) -> None:
+    from rich.text import Text
+
+    notes = notes_of(result)
+    for n in notes:
+        console.print(Text("note: " + n, style="yellow"))
+    total = len(result.get("notes") or [])
+    if total > len(notes):
+        console.print(Text(f"({total - len(notes)} more notes; use --json)", style="dim"))
 
 
 def _grid() -> Any:
