@@ -43,7 +43,6 @@ SAMPLE_LINES = 400
 # in bigger ones only when their sample shows one: no paste is megabytes long, and the check costs
 # a look at the next line after a third of a debug log's hits.
 PASTE_MAX_BYTES = 4 << 20
-MAX_REVERSE_LINES = 2_000_000
 MAX_SESSIONS_OUT = 50
 PREFILTER = readers.anchored_regex(ev_mod.KEYWORDS)
 PREFILTER_STR = re.compile("|".join(re.escape(k) for k in
@@ -60,7 +59,7 @@ def _year_of(src: readers.Source) -> int:
 
 
 class _FileState:
-    __slots__ = ("name", "year", "formats", "lines", "bytes", "reversed", "damaged", "wraps")
+    __slots__ = ("name", "year", "formats", "lines", "bytes", "reversed", "damaged", "wraps", "events", "notes")
 
     def __init__(self, name: str, year: int) -> None:
         self.name = name
@@ -71,6 +70,8 @@ class _FileState:
         self.reversed = False
         self.damaged = 0
         self.wraps = True  # hard-wrapped lines possible (see PASTE_MAX_BYTES)
+        self.events = 0  # records recognised in this input
+        self.notes: list[str] = []  # problems met reading it (readers.Source.notes)
 
 
 _PLAIN_CACHE: dict[str, tuple[str, bool, wrappers.Unwrapped]] = {}
@@ -92,7 +93,7 @@ def _process(agg: Aggregate, fs: _FileState, lineno: int, text: str, nxt: str | 
             consumed = True
             damaged = True
         u = wrappers.unwrap(cleaned, year=fs.year)
-        if not consumed and u.fmt == "plain":
+        if not consumed and u.fmt == "plain" and len(text) <= _CACHE_LINE_MAX:
             if len(_PLAIN_CACHE) >= 65536:
                 _PLAIN_CACHE.clear()
             _PLAIN_CACHE[text] = (cleaned, damaged, u)
@@ -148,27 +149,13 @@ def _read_source(agg: Aggregate, src: readers.Source, fs: _FileState, learn: Cal
         _lines, reverse = _sample(src, fs)
     else:
         reverse = False
-    if reverse:
-        all_lines: list[str] = []
-        for _n, t in readers.iter_lines(src):
-            if learn is not None:
-                learn(t)
-            all_lines.append(t)
-            if len(all_lines) > MAX_REVERSE_LINES:
-                reverse = False
-                break
-        if reverse:
-            fs.reversed = True
-            fs.lines = len(all_lines)
-            fs.bytes = sum(len(t) + 1 for t in all_lines)
-            n = len(all_lines)
-            i = n - 1
-            while i >= 0:
-                t = all_lines[i]
-                if PREFILTER_STR.search(t):
-                    _process(agg, fs, i + 1, t, None)
-                i -= 1
-            return
+    if reverse:  # read last line first, in bounded memory (readers.ReverseLines)
+        rev = readers.ReverseLines(src, learn=learn, keep=PREFILTER)
+        fs.reversed = True
+        for n, t in rev:
+            _process(agg, fs, n, t, None)
+        fs.lines, fs.bytes = rev.lines, rev.nbytes
+        return
     if learn is not None or is_stdin:
         _slow(agg, src, fs, learn)
         return
@@ -181,6 +168,7 @@ def _read_source(agg: Aggregate, src: readers.Source, fs: _FileState, learn: Cal
 _Plan = tuple[str, bool, wrappers.Unwrapped, list[ev_mod.Classified], bool, "str | None"]
 _RAW_CACHE: dict[bytes, _Plan] = {}
 _RAW_CACHE_MAX = 65536
+_CACHE_LINE_MAX = 4096  # longer lines are not cached (bounded memory: entries x length)
 
 
 def _tail(scan: readers.Scan, cleaned: str, after: int) -> str | None:
@@ -352,7 +340,9 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
                         continue
                     cleaned, damaged, u, parts, wrap, what = plan
                     fmt, ts, uptime = u.fmt, u.ts, u.uptime
-                    if fmt == "plain":
+                    if len(raw) > _CACHE_LINE_MAX:
+                        pass  # a cache of long lines would hold megabytes
+                    elif fmt == "plain":
                         if len(cache) >= _RAW_CACHE_MAX:
                             cache.clear()
                         cache[raw] = plan
@@ -513,15 +503,75 @@ def _verdict(findings: list[dict[str, object]], agg: Aggregate) -> dict[str, str
     return {"status": "ok", "summary": f"no problems found ({n} station(s), {c} successful connect(s))"}
 
 
+class _DedupAggregate(Aggregate):
+    """An :class:`Aggregate` that counts a record met again in a *later* input only once.
+
+    Overlapping inputs (``/var/log/syslog`` and ``/var/log/messages``, a log and its rotated copy)
+    hold the same lines. A record is keyed on what was parsed from it: its timestamp, source
+    and message (kind, station, interface and parameters). Only stamped records are compared,
+    and only across inputs: repeats inside one file are real. At most :data:`DEDUPE_MAX` keys
+    are remembered (then later records are no longer checked).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: dict[int, str] = {}
+        self.dups = 0
+
+    def _again(self, key: int, file: str) -> bool:
+        first = self.seen.get(key)
+        if first is None:
+            if len(self.seen) < DEDUPE_MAX:
+                self.seen[key] = file
+            return False
+        if first == file:
+            return False
+        self.dups += 1
+        return True
+
+    def add(self, ev: Event) -> None:
+        if ev.ts is not None and self._again(hash((ev.ts, ev.source, ev.kind, ev.station, ev.iface,
+                                                   repr(ev.params))), ev.file):
+            return
+        super().add(ev)
+
+    def add_benign(self, what: str, file: str, line: int, ts: float | None = None) -> None:
+        if ts is not None and self._again(hash((ts, "benign", what)), file):
+            return
+        super().add_benign(what, file, line, ts)
+
+
+DEDUPE_MAX = 1_000_000
+
+
+def _recognised(agg: Aggregate) -> int:
+    """Records recognised so far (duplicates dropped by _DedupAggregate included)."""
+    return sum(agg.counts.values()) + (agg.dups if isinstance(agg, _DedupAggregate) else 0)
+
+
 def diagnose(inputs: list[str], *, stdin: TextIO | None = None, learn: Callable[[str], None] | None = None,
              station: str | None = None) -> dict[str, object]:
-    """Diagnose the given inputs; returns the JSON-ready result (see module docstring)."""
-    sources = readers.expand(inputs, stdin=stdin)
-    agg = Aggregate()
+    """Diagnose the given inputs; returns the JSON-ready result (see module docstring).
+
+    Nothing recognised in any input gives the verdict ``unknown`` (never ``ok``); problems met
+    reading an input (skipped special files, corrupt or capped compressed data) are one-line
+    ``notes``.
+    """
+    notes: list[str] = []
+    sources = readers.expand(inputs, stdin=stdin, notes=notes)
+    agg = _DedupAggregate() if len(sources) > 1 else Aggregate()
     files = []
     for src in sources:
         fs = _FileState(src.name, _year_of(src))
+        before = _recognised(agg)
         _read_source(agg, src, fs, learn)
+        fs.events = _recognised(agg) - before
+        if fs.events == 0 and not src.notes:
+            binary = fs.lines > 0 and readers.looks_binary(src)
+            src.note(f"{src.name}: " + ("binary data, " if binary else "")
+                     + ("no log lines r2wifi recognises" if fs.lines else "empty"))
+        notes.extend(src.notes)
+        fs.notes = src.notes
         files.append(fs)
     agg.finish()
     findings = evaluate(agg)
@@ -530,15 +580,23 @@ def diagnose(inputs: list[str], *, stdin: TextIO | None = None, learn: Callable[
         want = station.lower()
         stations = [s for s in stations if s["mac"] == want]
         findings = [f for f in findings if want in (f.get("stations") or [])]  # type: ignore[operator]
+    verdict = _verdict(findings, agg)
+    if sum(f.events for f in files) == 0:
+        why = "; ".join(n for f in files for n in f.notes[:1])
+        verdict = {"status": "unknown",
+                   "summary": "nothing r2wifi recognises in the input (" + (why or "no lines") + ")"}
     return {
         "version": 1,
-        "verdict": _verdict(findings, agg),
+        "verdict": verdict,
         "findings": findings,
         "stations": stations,
         "metrics": _metrics(agg),
         "inputs": [
             {"file": f.name, "formats": {k: v for k, v in f.formats.most_common()}, "lines": f.lines,
-             "bytes": f.bytes, "newest_first": f.reversed, "paste_damage_lines": f.damaged}
+             "bytes": f.bytes, "newest_first": f.reversed, "paste_damage_lines": f.damaged,
+             "events": f.events, "notes": list(f.notes)}
             for f in files
         ],
+        "notes": notes,
+        "duplicates_dropped": agg.dups if isinstance(agg, _DedupAggregate) else 0,
     }

@@ -1,9 +1,9 @@
-"""Read log inputs: files, directories (recursive), ``.gz``/``.xz``, stdin (``-``), in any mix.
+"""Read log inputs: files, directories (recursive), ``.gz``/``.bz2``/``.xz``/``.zst``, stdin (``-``).
 
 Theory of operation: :func:`expand` turns the user's paths into :class:`Source` objects (a
-directory becomes its files, sorted, recursively). Every source is read as bytes in large chunks
-(never a whole file at once) and split into lines; lines are decoded as UTF-8 with replacement
-only when needed. Ways to consume a source:
+directory becomes its regular files, sorted, recursively). Every source is read as bytes in large
+chunks (never a whole file at once) and split into lines; lines are decoded as UTF-8 with
+replacement only when needed. Ways to consume a source:
 
 * :func:`iter_lines` yields every ``(line_number, text)``: simple, for small inputs and stdin.
 * :class:`Scan` (what ``diagnose`` uses on big files) yields *batches* of the lines containing a
@@ -14,26 +14,43 @@ only when needed. Ways to consume a source:
   ``R2WIFI_NO_GREP=1``, no grep) :func:`anchored_regex` scans each chunk in ``re``. The line
   after a hit (hard-wrap rejoining) is fetched only on demand (:meth:`Scan.line_at`) from the
   chunk or a small read-ahead window.
+* :class:`ReverseLines` reads a newest-first source last line first: plain files backwards in
+  chunks, anything else (compressed) spilled to a temporary file first.
 
-Memory is bounded: one chunk (4 MiB, plus one line), one 1 MiB pipe read and one 64 KiB window.
+Limits (the same on every path, so grep, pure Python and reverse reading agree):
 
-Rules: a missing or unreadable input raises :class:`~r2wifi.errors.UserError` naming it; a
-corrupt compressed stream too. Line numbers are 1-based and count every line of the source.
+* A line longer than :data:`MAX_LINE` (64 KiB) is cut to its first ``MAX_LINE`` bytes; the rest
+  of it is skipped, and it still counts as one line. Keywords are matched in the kept part only.
+* Decompressed output is capped per input (:func:`set_decompress_cap`; default
+  :data:`DECOMPRESS_RATIO` times the compressed size, at least :data:`DECOMPRESS_FLOOR`) and so
+  is the time spent decompressing (:data:`DECOMPRESS_SECONDS`); a cut input gets a note.
+* Memory is bounded: one chunk (4 MiB plus one line), one 1 MiB pipe read, one 64 KiB window.
+
+Rules: a missing input, or a FIFO, device or socket named directly, raises
+:class:`~r2wifi.errors.UserError` naming it (exit 2). Inside a directory such special files,
+dangling symlinks and unreadable files are skipped with a note. A corrupt or truncated compressed
+stream, an unsupported compression or a read error is never an exception: what was read before is
+kept and the source gets a one-line note in :attr:`Source.notes` naming the file. Line numbers are
+1-based and count every line of the source.
 """
 
 from __future__ import annotations
 
+import bz2
 import functools
 import gzip
 import lzma
 import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import BinaryIO, TextIO
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO, TextIO
 
 from r2wifi.errors import UserError
 
@@ -44,8 +61,27 @@ except ImportError:  # pragma: no cover - not on Linux
 
 CHUNK = 4 << 20
 WINDOW = 64 << 10  # read-ahead for the line after a hit (Scan.line_at)
-MAX_GREP_LINE = 16 << 20  # a longer matching line is skipped on the grep path (no log has one)
+MAX_LINE = 64 << 10  # longer lines are cut to this many bytes, on every path
+DECOMPRESS_RATIO = 100  # default cap of a compressed input's output: this times its size ...
+DECOMPRESS_FLOOR = 64 << 20  # ... but never below this
+DECOMPRESS_SECONDS = 600.0  # decompressor time per input before it is cut
 SKIP_NAMES = frozenset({"case.toml", "labels.toml"})
+COMPRESSED_SUFFIXES = (".gz", ".xz", ".bz2", ".zst")
+_decompress_cap: int | None = None  # None: DECOMPRESS_RATIO x size (see set_decompress_cap)
+
+
+def set_decompress_cap(nbytes: int | None) -> None:
+    """Cap every compressed input's output at ``nbytes`` (None: the ratio default)."""
+    global _decompress_cap
+    _decompress_cap = nbytes
+
+
+def parse_size(text: str) -> int:
+    """``"512M"``, ``"4G"``, ``"100000"`` -> bytes (K/M/G/T are binary); ValueError when not a size."""
+    m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if m is None:
+        raise ValueError(f"{text!r} is not a size (e.g. 512M, 4G)")
+    return int(m.group(1)) << (10 * " KMGT".index(m.group(2).upper() or " "))
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +89,14 @@ class Source:
     name: str  # what evidence points at (path as given, or "-")
     path: str | None  # None for stdin
     stdin: TextIO | BinaryIO | None = None
+    notes: list[str] = field(default_factory=list, compare=False)  # one-line problems met reading it
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def size(self) -> int | None:
-        if self.path is None or self.path.endswith((".gz", ".xz")):
+        if self.path is None or self.path.endswith(COMPRESSED_SUFFIXES):
             return None
         try:
             return os.path.getsize(self.path)
@@ -63,35 +104,121 @@ class Source:
             return None
 
 
-def expand(paths: list[str], *, stdin: TextIO | BinaryIO | None = None) -> list[Source]:
-    """Turn user paths into sources; directories are walked recursively (sorted)."""
+_KIND_OF = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISSOCK, "a socket"))
+
+
+def _special(mode: int) -> str | None:
+    """What a non-regular, non-directory file is ("a FIFO" ...), or None for a regular file/directory."""
+    for test, what in _KIND_OF:
+        if test(mode):
+            return what
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return "not a regular file"
+
+
+def expand(paths: list[str], *, stdin: TextIO | BinaryIO | None = None,
+           notes: list[str] | None = None) -> list[Source]:
+    """Turn user paths into sources; directories are walked recursively (sorted).
+
+    Special files (FIFOs, devices, sockets, symlinks to them), dangling symlinks and unreadable
+    files found in a directory are skipped with a line appended to ``notes``.
+    """
     out: list[Source] = []
+    skipped = notes if notes is not None else []
     for p in paths:
         if p == "-":
             out.append(Source("-", None, stdin if stdin is not None else sys.stdin))
             continue
-        if os.path.isdir(p):
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            what = "dangling symlink" if os.path.islink(p) else "no such file or directory"
+            raise UserError(f"{p}: {what}") from None
+        except OSError as err:
+            raise UserError(f"{p}: cannot read ({err.strerror})") from None
+        if stat.S_ISDIR(st.st_mode):
             found: list[str] = []
             for root, dirs, files in os.walk(p):
                 dirs.sort()
                 for f in sorted(files):
                     if f in SKIP_NAMES or f.startswith("."):
                         continue
-                    found.append(os.path.join(root, f))
+                    full = os.path.join(root, f)
+                    why = _skip_reason(full)
+                    if why is not None:
+                        skipped.append(f"{full}: skipped ({why})")
+                        continue
+                    found.append(full)
             if not found:
                 raise UserError(f"{p}: directory contains no log files")
             out.extend(Source(f, f) for f in found)
             continue
-        if not os.path.exists(p):
-            raise UserError(f"{p}: no such file or directory")
-        if not os.access(p, os.R_OK) or not os.path.isfile(p):
-            raise UserError(f"{p}: cannot read (not a readable regular file)")
+        special = _special(st.st_mode)
+        if special is not None:
+            raise UserError(f"{p}: is {special}, not a log file")
+        if not os.access(p, os.R_OK):
+            raise UserError(f"{p}: cannot read (permission denied)")
         out.append(Source(p, p))
     return out
 
 
+def _skip_reason(path: str) -> str | None:
+    """Why a file met inside a directory is not read, or None to read it."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "dangling symlink" if os.path.islink(path) else "vanished"
+    except OSError as err:
+        return err.strerror or "cannot stat"
+    special = _special(st.st_mode)
+    if special is not None:
+        return special + (" behind a symlink" if os.path.islink(path) else "")
+    if stat.S_ISDIR(st.st_mode):
+        return "directory"
+    if not os.access(path, os.R_OK):
+        return "permission denied"
+    return None
+
+
+def open_regular(path: str) -> BinaryIO:
+    """Open a regular file for reading without ever blocking on a FIFO or device put in its place."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        special = _special(os.fstat(fd).st_mode)
+        if special is not None:
+            raise UserError(f"{path}: is {special}, not a log file")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def compression_of(magic: bytes) -> str | None:
+    """``"gz"``/``"bz2"``/``"xz"``/``"zst"`` from a file's first bytes, else None."""
+    if magic[:2] == b"\x1f\x8b":
+        return "gz"
+    if magic[:6] == b"\xfd7zXZ\x00":
+        return "xz"
+    if magic[:3] == b"BZh" and magic[3:4].isdigit():
+        return "bz2"
+    if magic[:4] == b"\x28\xb5\x2f\xfd":
+        return "zst"
+    return None
+
+
+_FORMAT_NAME = {"gz": "gzip", "xz": "xz", "bz2": "bzip2", "zst": "zstd"}
+
+
 def open_binary(src: Source) -> BinaryIO:
-    """Open a source for binary reading, decompressing .gz/.xz (also detected by magic bytes)."""
+    """Open a source for binary reading, decompressing gzip/bzip2/xz/zstd (detected by magic bytes).
+
+    A compressed source comes back bounded (:class:`_Bounded`); a problem opening it is a note on
+    ``src`` and an empty stream. A plain file that cannot be opened raises UserError.
+    """
     if src.path is None:
         s = src.stdin
         buf = getattr(s, "buffer", None)
@@ -99,15 +226,132 @@ def open_binary(src: Source) -> BinaryIO:
             return buf
         return _TextAsBinary(s)  # type: ignore[arg-type,return-value]
     try:
-        fh = open(src.path, "rb")  # noqa: SIM115 - returned to the caller
+        fh = open_regular(src.path)
     except OSError as err:
         raise UserError(f"{src.path}: cannot read ({err.strerror})") from None
-    magic = fh.peek(6)[:6] if hasattr(fh, "peek") else b""
-    if magic[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
-    if magic[:6] == b"\xfd7zXZ\x00":
-        return lzma.LZMAFile(fh, mode="rb")  # type: ignore[return-value]
-    return fh
+    try:
+        magic = fh.peek(6)[:6] if hasattr(fh, "peek") else b""
+    except OSError as err:
+        fh.close()
+        raise UserError(f"{src.path}: cannot read ({err.strerror})") from None
+    kind = compression_of(magic)
+    if kind is None:
+        return fh
+    size = os.fstat(fh.fileno()).st_size
+    cap = _decompress_cap if _decompress_cap is not None else max(DECOMPRESS_FLOOR, DECOMPRESS_RATIO * size)
+    try:
+        inner: Any
+        if kind == "gz":
+            inner = gzip.GzipFile(fileobj=fh, mode="rb")
+        elif kind == "xz":
+            inner = lzma.LZMAFile(fh, mode="rb")
+        elif kind == "bz2":
+            inner = bz2.BZ2File(fh, mode="rb")
+        else:
+            inner = _zstd_reader(fh)
+    except _ZstdMissing:
+        fh.close()
+        src.note(f"{src.name}: zstd-compressed, and the zstandard module is missing "
+                 "(install python3-zstandard, or pip install zstandard); not read")
+        return _Empty()  # type: ignore[return-value]
+    except Exception as err:  # noqa: BLE001 - any decompressor failure is a note, never a traceback
+        fh.close()
+        src.note(f"{src.name}: cannot open {_FORMAT_NAME[kind]} data ({_one_line(err)}); not read")
+        return _Empty()  # type: ignore[return-value]
+    return _Bounded(inner, fh, src, _FORMAT_NAME[kind], cap)  # type: ignore[return-value]
+
+
+class _ZstdMissing(Exception):
+    pass
+
+
+def _zstd_reader(fh: BinaryIO) -> Any:
+    try:
+        import zstandard  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise _ZstdMissing() from None
+    dctx = zstandard.ZstdDecompressor()
+    try:
+        return dctx.stream_reader(fh, read_across_frames=True)
+    except TypeError:  # zstandard < 0.14: one frame per read
+        return dctx.stream_reader(fh)
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text[:200]
+
+
+class _Empty:
+    def read(self, n: int = -1) -> bytes:
+        return b""
+
+    def close(self) -> None:
+        pass
+
+
+class _Bounded:
+    """A decompressor's output, cut at ``cap`` bytes or :data:`DECOMPRESS_SECONDS`; errors become notes."""
+
+    def __init__(self, inner: Any, raw: BinaryIO, src: Source, fmt: str, cap: int) -> None:
+        self._inner = inner
+        self._raw = raw
+        self._src = src
+        self._fmt = fmt
+        self._cap = cap
+        self._out = 0
+        self._spent = 0.0
+        self._done = False
+
+    def read(self, n: int = -1) -> bytes:
+        if self._done:
+            return b""
+        want = self._cap - self._out
+        if n >= 0:
+            want = min(want, n)
+        if want <= 0:
+            self._cut(f"output cut at {_human(self._cap)} (the decompression cap; see --max-decompressed)")
+            return b""
+        t0 = time.monotonic()
+        # read1 in a loop, not read(want): a stream that breaks mid-way still hands over what came before
+        read1 = getattr(self._inner, "read1", self._inner.read)
+        parts: list[bytes] = []
+        got = 0
+        while got < want:
+            try:
+                data: bytes = read1(want - got)
+            except Exception as err:  # noqa: BLE001 - zlib.error, EOFError, LZMAError, OSError, ZstdError ...
+                self._cut(f"corrupt or truncated {self._fmt} data after {_human(self._out + got)} "
+                          f"({_one_line(err)}); the rest is not read")
+                break
+            if not data:
+                self._done = True
+                break
+            parts.append(data)
+            got += len(data)
+        self._spent += time.monotonic() - t0
+        self._out += got
+        if self._spent > DECOMPRESS_SECONDS and not self._done:
+            self._cut(f"decompression cut after {DECOMPRESS_SECONDS:.0f} s ({_human(self._out)} read)")
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _cut(self, why: str) -> None:
+        self._done = True
+        self._src.note(f"{self._src.name}: {why}")
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        except Exception:  # noqa: BLE001, S110 - closing a broken stream must not raise
+            pass
+        self._raw.close()
+
+
+def _human(n: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift:
+            return f"{n / (1 << shift):.0f} {unit}"
+    return f"{n} bytes"
 
 
 class _TextAsBinary:
@@ -123,28 +367,105 @@ class _TextAsBinary:
         pass
 
 
+def _long_lines(buf: bytes, n: int) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of every line of ``buf[:n]`` longer than :data:`MAX_LINE` (end: its newline or n).
+
+    Cheap: only the lines around every ``MAX_LINE``-th byte are looked at (a longer line
+    contains one of those positions), with two C-level searches each.
+    """
+    m = MAX_LINE
+    done = 0  # buf[:done] is handled; a line starts there
+    i = m
+    while i < n:
+        s = buf.rfind(b"\n", done, i)
+        s = done if s < 0 else s + 1
+        e = buf.find(b"\n", i, n)
+        if e < 0:
+            e = n
+        if e - s > m:
+            yield s, e
+            done = e + 1
+            i = done + m
+        else:
+            i += m
+
+
+def has_long_line(buf: bytes, n: int) -> bool:
+    """True when ``buf[:n]`` holds a line longer than :data:`MAX_LINE`."""
+    return n > MAX_LINE and next(_long_lines(buf, n), None) is not None
+
+
+def clip_lines(buf: bytes) -> bytes:
+    """``buf`` with every line longer than :data:`MAX_LINE` cut to its first ``MAX_LINE`` bytes."""
+    if len(buf) <= MAX_LINE:
+        return buf
+    pieces: list[bytes] = []
+    done = 0
+    for s, e in _long_lines(buf, len(buf)):
+        pieces.append(buf[done:s + MAX_LINE])
+        done = e
+    if not pieces:
+        return buf
+    pieces.append(buf[done:])
+    return b"".join(pieces)
+
+
+class _Chunker:
+    """Chunks of a stream that end on a line boundary (the last one may not); lines clipped.
+
+    ``consumed`` counts the bytes of the stream read so far (before clipping); ``dropped`` the
+    bytes clipped away, so ``consumed - dropped`` is the offset of the next chunk in the stream
+    of chunks.
+    """
+
+    def __init__(self, fh: BinaryIO, name: str) -> None:
+        self.fh = fh
+        self.name = name
+        self.consumed = 0
+        self.dropped = 0
+        self.chunk_end = 0  # stream offset just after the last chunk yielded
+
+    def __iter__(self) -> Iterator[bytes]:
+        rest = b""
+        skipping = False  # inside a line already cut: drop bytes up to its newline
+        m = MAX_LINE
+        while True:
+            try:
+                data = self.fh.read(CHUNK)
+            except (OSError, ValueError) as err:
+                raise UserError(f"{self.name}: cannot read ({_one_line(err)})") from None
+            if not data:
+                break
+            self.consumed += len(data)
+            if skipping:
+                nl = data.find(b"\n")
+                if nl < 0:
+                    self.dropped += len(data)
+                    continue
+                self.dropped += nl
+                data = data[nl:]
+                skipping = False
+            data = rest + data if rest else data
+            cut = data.rfind(b"\n") + 1
+            rest = data[cut:]
+            if len(rest) > m:
+                self.dropped += len(rest) - m
+                rest = rest[:m]
+                skipping = True
+            if cut:
+                body = data[:cut]
+                clipped = clip_lines(body)
+                self.dropped += len(body) - len(clipped)
+                self.chunk_end = self.consumed - (len(data) - cut)
+                yield clipped
+        if rest:
+            self.chunk_end = self.consumed
+            yield rest + b"\n"
+
+
 def _chunks(fh: BinaryIO, name: str) -> Iterator[bytes]:
-    """Yield chunks that end on a line boundary (the last one may not)."""
-    rest = b""
-    while True:
-        try:
-            data = fh.read(CHUNK)
-        except (OSError, EOFError, lzma.LZMAError, gzip.BadGzipFile) as err:
-            raise UserError(f"{name}: cannot read ({err})") from None
-        if not data:
-            break
-        data = rest + data
-        cut = data.rfind(b"\n")
-        if cut < 0:
-            rest = data
-            if len(rest) > 64 * CHUNK:  # a single absurd line: hand it over in pieces
-                yield rest
-                rest = b""
-            continue
-        yield data[: cut + 1]
-        rest = data[cut + 1:]
-    if rest:
-        yield rest + b"\n"
+    """Yield chunks that end on a line boundary (the last one may not), long lines clipped."""
+    return iter(_Chunker(fh, name))
 
 
 def decode(b: bytes) -> str:
@@ -166,6 +487,141 @@ def iter_lines(src: Source) -> Iterator[tuple[int, str]]:
     finally:
         if src.path is not None:
             fh.close()
+
+
+def looks_binary(src: Source) -> bool:
+    """True when the first 4 KiB of a source hold NUL bytes or are mostly not text."""
+    if src.path is None:
+        return False
+    try:
+        fh = open_binary(src)
+    except UserError:
+        return False
+    try:
+        head = fh.read(4096)
+    except Exception:  # noqa: BLE001 - a broken stream is reported elsewhere
+        return False
+    finally:
+        fh.close()
+    if not head:
+        return False
+    if b"\x00" in head:
+        return True
+    text = sum(1 for c in head if c >= 32 or c in (9, 10, 13))
+    return text < 0.7 * len(head)
+
+
+class ReverseLines:
+    """The lines of a source from last to first, ``(line number, text)``, in bounded memory.
+
+    A plain file is read backwards in chunks (after one forward pass that counts its lines, and
+    feeds ``learn`` every line in file order when given); anything else (compressed) is first
+    spilled, decompressed and clipped, to a temporary file that is then read backwards. Lines
+    are clipped at :data:`MAX_LINE` exactly as when reading forwards. With ``keep``, only lines
+    it finds something in are decoded and yielded (the others are still counted).
+    """
+
+    def __init__(self, src: Source, *, learn: Callable[[str], None] | None = None,
+                 keep: re.Pattern[bytes] | None = None) -> None:
+        self.src = src
+        self.learn = learn
+        self.keep = keep
+        self.lines = 0
+        self.nbytes = 0
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        src = self.src
+        assert src.path is not None
+        spill: Any = None
+        try:
+            with open_regular(src.path) as probe:
+                plain = compression_of(probe.read(6)) is None
+            if not plain or self.learn is not None:
+                # one forward pass: learn every line in file order, spill what is not a plain file
+                if not plain:
+                    spill = tempfile.TemporaryFile(prefix="r2wifi-reverse-")  # noqa: SIM115 - closed below
+                n = 0
+                fh = open_binary(src)
+                try:
+                    chunker = _Chunker(fh, src.name)
+                    for chunk in chunker:
+                        if spill is not None:
+                            spill.write(chunk)
+                        if self.learn is not None:
+                            for b in chunk.split(b"\n")[:-1]:
+                                self.learn(decode(b.rstrip(b"\r")))
+                        n += chunk.count(b"\n")
+                    self.nbytes = chunker.consumed
+                finally:
+                    fh.close()
+                self.lines = n
+            else:
+                self.lines, self.nbytes = count_lines(src)
+            if spill is not None:
+                spill.flush()
+                fd = os.dup(spill.fileno())
+            else:
+                fd = os.open(src.path, os.O_RDONLY)
+        except OSError as err:
+            if spill is not None:
+                spill.close()
+            raise UserError(f"{src.name}: cannot read ({err.strerror})") from None
+        try:
+            size = os.fstat(fd).st_size
+            yield from self._backwards(fd, size)
+        finally:
+            os.close(fd)
+            if spill is not None:
+                spill.close()
+
+    def _backwards(self, fd: int, size: int) -> Iterator[tuple[int, str]]:
+        m = MAX_LINE
+        keep = self.keep
+        end = size
+        if end and os.pread(fd, 1, end - 1) == b"\n":
+            end -= 1  # the final newline ends the last line; nothing follows it
+        elif not end:
+            return
+        lineno = self.lines
+        pos = end
+        tail = b""  # the end of the line that continues before pos (when short enough to keep)
+        long_line = False  # that line is already longer than MAX_LINE: only its head will be read
+
+        def emit(raw: bytes, n: int) -> tuple[int, str] | None:
+            if keep is not None and keep.search(raw) is None:
+                return None
+            return n, decode(raw.rstrip(b"\r"))
+
+        while pos > 0:
+            start = max(0, pos - CHUNK)
+            block = os.pread(fd, pos - start, start)
+            buf = block if long_line else block + tail
+            i = len(buf)
+            j = buf.rfind(b"\n", 0, i)
+            while j >= 0:
+                if long_line:
+                    raw = os.pread(fd, m, start + j + 1)
+                    long_line = False
+                else:
+                    raw = buf[j + 1:i]
+                    if len(raw) > m:
+                        raw = raw[:m]
+                got = emit(raw, lineno)
+                if got is not None:
+                    yield got
+                lineno -= 1
+                i = j
+                j = buf.rfind(b"\n", 0, i)
+            if not long_line:
+                tail = buf[:i]
+                if len(tail) > m:
+                    long_line = True
+                    tail = b""
+            pos = start
+        raw = os.pread(fd, m, 0) if long_line else tail[:m]
+        got = emit(raw, lineno)
+        if got is not None:
+            yield got
 
 
 def grep_binary() -> str | None:
@@ -200,7 +656,7 @@ def count_lines(src: Source, known: tuple[int, int] = (0, 0)) -> tuple[int, int]
     assert src.path is not None
     lines, nbytes = known
     last = b"\n"
-    with open(src.path, "rb") as fh:
+    with open_regular(src.path) as fh:
         size = os.fstat(fh.fileno()).st_size
         if nbytes > size:  # the known part ended with the unterminated last line
             return lines, size
@@ -334,6 +790,7 @@ class Scan:
         self._last = (0, 0)  # (line number, offset after it) of the last grep hit
         self._chunk = b""
         self._chunk_off = 0
+        self._delta = 0  # real file offset minus chunk-stream offset after the current chunk (clipped lines)
 
     def line_at(self, off: int) -> bytes | None:
         """The raw line starting at byte ``off`` (without newline), or None past the end / unknown."""
@@ -343,6 +800,7 @@ class Scan:
             return self._chunk[rel:e] if e >= 0 else self._chunk[rel:]
         if self._fd is None:
             return None
+        off += self._delta
         rel = off - self._win_off
         win = self._win
         if not (0 <= rel and (e := win.find(b"\n", rel, rel + 512)) >= 0):
@@ -358,7 +816,7 @@ class Scan:
         return win[rel:e]
 
     def batches(self) -> Iterator[HitBatch]:
-        plain = (self.src.path is not None and not self.src.path.endswith((".gz", ".xz"))
+        plain = (self.src.path is not None and not self.src.path.endswith(COMPRESSED_SUFFIXES)
                  and open_binary_magic(self.src.path) is None)
         if plain:
             assert self.src.path is not None
@@ -383,9 +841,11 @@ class Scan:
         rx = self.rx
         base = 0
         off = 0
+        chunker = _Chunker(fh, self.src.name)
         try:
-            for chunk in _chunks(fh, self.src.name):
+            for chunk in chunker:
                 self._chunk, self._chunk_off = chunk, off
+                self._delta = chunker.chunk_end - (off + len(chunk))
                 out: HitBatch = []
                 counted_to = 0
                 lines_before = base
@@ -409,7 +869,8 @@ class Scan:
             if self.src.path is not None:
                 fh.close()
             self._chunk = b""
-        self.lines, self.nbytes = base, off
+            self._delta = 0
+        self.lines, self.nbytes = base, chunker.consumed
 
     def _grep_batches(self) -> Iterator[HitBatch]:
         assert self.src.path is not None and self.grep is not None
@@ -420,6 +881,7 @@ class Scan:
         fd = proc.stdout.fileno()
         _widen_pipe(fd)
         rx = _GREP_OUT
+        keep = MAX_LINE + 64  # "line:offset:" then the first MAX_LINE bytes of the line
         try:
             rest = b""
             skipping = False
@@ -427,28 +889,30 @@ class Scan:
                 data = os.read(fd, 1 << 20)  # what is there: grep keeps scanning while we classify
                 if not data:
                     break
-                if skipping:  # still inside an absurdly long hit line: drop it up to its end
+                if skipping:  # inside a hit line longer than MAX_LINE: drop it up to its end
                     nl = data.find(b"\n")
                     if nl < 0:
                         continue
-                    data = data[nl + 1:]
+                    data = data[nl:]
                     skipping = False
                 buf = rest + data if rest else data
                 cut = buf.rfind(b"\n") + 1
                 rest = buf[cut:]
-                if len(rest) > MAX_GREP_LINE:  # memory stays bounded whatever the input
-                    rest = b""
+                if len(rest) > keep:  # memory stays bounded whatever the input
+                    rest = rest[:keep]
                     skipping = True
                 batch: HitBatch = rx.findall(buf, 0, cut)
                 if batch:
-                    last = hit_fields(batch[-1])
-                    self._last = last[0], last[2]
-                    yield batch
+                    if cut > MAX_LINE and has_long_line(buf, cut):
+                        batch = self._clip_hits(batch)
+                    else:
+                        last = hit_fields(batch[-1])
+                        self._last = last[0], last[2]
+                    if batch:
+                        yield batch
             if rest:
-                batch = rx.findall(rest + b"\n")
+                batch = self._clip_hits(rx.findall(rest + b"\n"))
                 if batch:
-                    last = hit_fields(batch[-1])
-                    self._last = last[0], last[2]
                     yield batch
         finally:
             proc.stdout.close()
@@ -458,6 +922,27 @@ class Scan:
                 proc.stderr.close()
         if rc > 1:
             raise UserError(f"{self.src.name}: cannot read ({decode(err).strip() or 'grep failed'})")
+
+    def _clip_hits(self, batch: HitBatch) -> HitBatch:
+        """Hits with lines over MAX_LINE cut as the Python path cuts them (dropped if no keyword is left).
+
+        Also records where the last hit's line ends (or, for a cut line, where it starts), for
+        :func:`count_lines`.
+        """
+        out: HitBatch = []
+        m = MAX_LINE
+        for hit in batch:
+            raw = hit[2]
+            if len(raw) > m:
+                raw = raw[:m]
+                self._last = int(hit[0]) - 1, int(hit[1])  # the cut line's true end is unknown here
+                if self.rx.search(raw) is not None:
+                    out.append((hit[0], hit[1], raw))
+            else:
+                out.append(hit)
+                last = hit_fields(hit)
+                self._last = last[0], last[2]
+        return out
 
 
 _GREP_OUT = re.compile(rb"(\d+):(\d+):([^\n]*)\n")
@@ -477,14 +962,10 @@ def _widen_pipe(fd: int) -> None:
 
 
 def open_binary_magic(path: str) -> str | None:
-    """``"gz"``/``"xz"`` when the file is compressed (by magic bytes), else None (also if unreadable)."""
+    """The compression of a file by its magic bytes (:func:`compression_of`), else None (also if unreadable)."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             magic = fh.read(6)
-    except OSError:
+    except (OSError, UserError):
         return None
-    if magic[:2] == b"\x1f\x8b":
-        return "gz"
-    if magic == b"\xfd7zXZ\x00":
-        return "xz"
-    return None
+    return compression_of(magic)

@@ -1,4 +1,4 @@
-"""Readers: files, directories, .gz/.xz, stdin, invalid UTF-8, line numbers, unreadable inputs."""
+"""Readers: files, directories, compressed inputs, stdin, special files, long lines, newest-first, overlaps."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ import gzip
 import io
 import lzma
 import os
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from r2wifi.diagnose.analyze import diagnose
 from r2wifi.errors import UserError
@@ -53,12 +56,194 @@ def test_missing_input_is_a_user_error(tmp_path: Path) -> None:
         diagnose([str(tmp_path / "nope.log")])
 
 
-def test_corrupt_gz_is_a_user_error(tmp_path: Path) -> None:
-    """A truncated .gz file is reported as unreadable, not a traceback."""
+def test_corrupt_gz_gives_a_note_and_verdict_unknown(tmp_path: Path) -> None:
+    """A truncated .gz alone: no exception, verdict unknown, a one-line note naming the file."""
     p = tmp_path / "bad.log.gz"
     p.write_bytes(gzip.compress(LOG.encode() * 50)[:40])
-    with pytest.raises(UserError, match="bad.log.gz"):
+    r = diagnose([str(p)])
+    assert r["verdict"]["status"] == "unknown"
+    (note,) = r["notes"]
+    assert note.startswith(f"{p}: corrupt or truncated gzip data") and "\n" not in note
+    assert str(p) in r["verdict"]["summary"]
+
+
+def test_truncated_gz_keeps_what_was_read_beside_a_good_input(tmp_path: Path) -> None:
+    """The lines before a cut in a compressed stream are diagnosed; the good input decides the verdict."""
+    body = "".join(LOG.replace("01:00", f"{i >> 8:02x}:{i & 255:02x}") for i in range(4000)).encode()
+    whole = gzip.compress(body)
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(whole[: len(whole) * 3 // 4])
+    good = tmp_path / "good.log"
+    good.write_text(LOG.replace("01:00", "ff:ff"))
+    r = diagnose([str(cut), str(good)])
+    assert r["verdict"]["status"] == "ok"
+    assert [n.split(":")[0] for n in r["notes"]] == [str(cut)]
+    got = r["inputs"][0]
+    assert 0 < got["lines"] < 12000 and got["events"] > 0
+
+
+@pytest.mark.parametrize("suffix", ["gz", "bz2", "xz", "zst"])
+def test_every_compression_is_read(tmp_path: Path, suffix: str) -> None:
+    """gzip, bzip2, xz (standard library) and zstd (zstandard, a test extra) give the same diagnosis."""
+    import bz2
+
+    zstandard = pytest.importorskip("zstandard") if suffix == "zst" else None
+    packers = {"gz": gzip.compress, "bz2": bz2.compress, "xz": lzma.compress,
+               "zst": lambda b: zstandard.ZstdCompressor().compress(b)}  # type: ignore[union-attr]
+    p = tmp_path / f"h.log.{suffix}"
+    p.write_bytes(packers[suffix](LOG.encode()))
+    r = diagnose([str(p)])
+    assert r["notes"] == [] and r["metrics"]["successful_connects"] == 1 and r["inputs"][0]["lines"] == 3
+
+
+def test_zst_without_zstandard_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No zstandard module: a note naming the package to install, verdict unknown, no traceback."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # import fails as if not installed
+    p = tmp_path / "h.log.zst"
+    p.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 20)
+    r = diagnose([str(p)])
+    assert r["verdict"]["status"] == "unknown" and "python3-zstandard" in r["notes"][0]
+
+
+def test_decompressed_output_is_capped_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gzip bomb is cut at the cap (a note says so); the lines before the cut are read."""
+    monkeypatch.setattr(readers, "_decompress_cap", None)
+    monkeypatch.setattr(readers, "DECOMPRESS_FLOOR", 1 << 20)
+    bomb = tmp_path / "bomb.log.gz"
+    bomb.write_bytes(gzip.compress(LOG.encode() + b"\0" * (64 << 20)))
+    assert bomb.stat().st_size * readers.DECOMPRESS_RATIO < 64 << 20
+    cap = max(1 << 20, readers.DECOMPRESS_RATIO * bomb.stat().st_size)
+    r = diagnose([str(bomb)])
+    assert r["metrics"]["successful_connects"] == 1
+    assert any("output cut at" in n and "decompression cap" in n for n in r["notes"]), r["notes"]
+    assert r["inputs"][0]["bytes"] == cap
+    readers.set_decompress_cap(4096)
+    try:
+        r = diagnose([str(bomb)])
+    finally:
+        readers.set_decompress_cap(None)
+    assert any("output cut at 4 KiB" in n for n in r["notes"]), r["notes"]
+
+
+def test_special_files_in_a_directory_are_skipped_with_a_note(tmp_path: Path) -> None:
+    """A FIFO and a symlink to /dev/zero inside a directory are skipped (noted), not read (no hang)."""
+    d = tmp_path / "logs"
+    d.mkdir()
+    (d / "a.log").write_text(LOG)
+    os.mkfifo(d / "pipe")
+    (d / "zero").symlink_to("/dev/zero")
+    (d / "gone").symlink_to(d / "nothing-here")
+    r = diagnose([str(d)])
+    assert r["metrics"]["successful_connects"] == 1
+    assert sorted(r["notes"]) == [f"{d}/gone: skipped (dangling symlink)", f"{d}/pipe: skipped (a FIFO)",
+                                  f"{d}/zero: skipped (a character device behind a symlink)"]
+
+
+@pytest.mark.parametrize("make", ["fifo", "device", "symlink-to-device"])
+def test_a_special_file_given_directly_is_a_user_error(tmp_path: Path, make: str) -> None:
+    """A FIFO or device named on the command line: one-line UserError naming it (exit 2), no hang."""
+    p = tmp_path / "x"
+    if make == "fifo":
+        os.mkfifo(p)
+    elif make == "device":
+        p = Path("/dev/zero")
+    else:
+        p.symlink_to("/dev/zero")
+    with pytest.raises(UserError, match=r"is a (FIFO|character device), not a log file") as err:
         diagnose([str(p)])
+    assert str(p) in str(err.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"just some prose\nnothing about wifi here\n", bytes(range(256)) * 64])
+def test_nothing_recognised_is_unknown_not_ok(tmp_path: Path, content: bytes) -> None:
+    """An empty file, unrelated text or binary data: verdict unknown with the reason, never ok."""
+    p = tmp_path / "x.log"
+    p.write_bytes(content)
+    r = diagnose([str(p)])
+    assert r["verdict"]["status"] == "unknown"
+    want = "empty" if not content else "binary data" if b"\0" in content else "no log lines r2wifi recognises"
+    assert want in r["verdict"]["summary"] and r["inputs"][0]["events"] == 0
+
+
+def test_overlapping_inputs_count_each_record_once(tmp_path: Path) -> None:
+    """syslog and messages holding the same stamped lines: each record counted once; repeats inside a file stay."""
+    lines = "".join(
+        f"May  3 15:{m:02d}:0{k} ap hostapd: wlan0: STA 02:00:00:00:01:00 IEEE 802.11: {what}\n"
+        for m in range(5) for k, what in enumerate(("associated (aid 1)", "disassociated"))
+    )
+    syslog = tmp_path / "syslog"
+    messages = tmp_path / "messages"
+    syslog.write_text(lines)
+    messages.write_text(lines[: len(lines) // 2] + "May  3 16:00:00 ap hostapd: wlan0: AP-STA-CONNECTED 02:00:00:00:02:00\n")
+    one = diagnose([str(syslog)])
+    both = diagnose([str(syslog), str(messages)])
+    assert both["duplicates_dropped"] == 5
+    assert both["stations"][0]["counts"] == one["stations"][0]["counts"]
+    assert [s["mac"] for s in both["stations"]] == ["02:00:00:00:01:00", "02:00:00:00:02:00"]
+    twice = tmp_path / "twice"
+    twice.write_text(lines + lines)
+    assert diagnose([str(twice)])["stations"][0]["counts"]["sessions"] == 2 * one["stations"][0]["counts"]["sessions"]
+
+
+def _naive_lines(data: bytes, limit: int) -> list[str]:
+    parts = data.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    return [readers.decode(p[:limit].rstrip(b"\r")) for p in parts]
+
+
+line_soup = st.lists(st.one_of(st.binary(max_size=40), st.sampled_from([b"", b"\r", b"x" * 150, b"AP-ENABLED"])),
+                     max_size=40).map(lambda ls: b"\n".join(ls)) | st.binary(max_size=600)
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(line_soup, st.sampled_from([16, 64]), st.sampled_from([7, 64, 1 << 20]))
+def test_every_reader_cuts_long_lines_alike(data: bytes, chunk: int, limit: int) -> None:
+    """Forward, backward and compressed (spilled) reading give the same lines, each cut at MAX_LINE."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as mp:
+        mp.setattr(readers, "CHUNK", chunk)
+        mp.setattr(readers, "MAX_LINE", limit)
+        assume(readers.compression_of(data[:6]) is None)  # else it is read as the compressed stream it says it is
+        want = _naive_lines(data, limit)
+        plain = Path(tmp) / "p.log"
+        plain.write_bytes(data)
+        packed = Path(tmp) / "p.log.gz"
+        packed.write_bytes(gzip.compress(data))
+        for path in (plain, packed):
+            src = readers.Source(str(path), str(path))
+            assert [t for _n, t in readers.iter_lines(src)] == want
+            learned: list[str] = []
+            rev = readers.ReverseLines(src, learn=learned.append)
+            back = list(rev)
+            assert back == [(i + 1, t) for i, t in reversed(list(enumerate(want)))]
+            assert learned == want and rev.lines == len(want) and rev.nbytes == len(data)
+            rev2 = readers.ReverseLines(src, keep=re.compile(b"AP-"))
+            assert [n for n, _t in rev2] == [i + 1 for i, t in reversed(list(enumerate(want))) if "AP-" in t]
+
+
+@pytest.mark.skipif(readers.grep_binary() is None, reason="no usable grep on this system")
+def test_grep_and_python_paths_cut_long_lines_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A keyword before the MAX_LINE cut is a hit on both paths, one after it on neither; line counts agree."""
+    monkeypatch.setattr(readers, "MAX_LINE", 300)
+    monkeypatch.setattr(readers, "CHUNK", 1024)
+    p = tmp_path / "long.log"
+    p.write_bytes(b"wlan0: AP-ENABLED " + b"a" * 5000 + b"\n"  # hit, cut
+                  + b"b" * 400 + b" wlan0: AP-DISABLED\n"  # keyword after the cut: not a hit
+                  + b"wlan0: AP-STA-CONNECTED 02:00:00:00:01:00\n" + b"c" * 3000)
+    from r2wifi.logs.events import KEYWORDS
+
+    seen = []
+    for grep in (readers.grep_binary(), None):
+        scan = readers.Scan(readers.Source(str(p), str(p)), KEYWORDS, grep=grep)
+        hits = [readers.hit_fields(h)[:2] for batch in scan.batches() for h in batch]
+        seen.append((hits, scan.lines, scan.nbytes))
+    assert seen[0] == seen[1]
+    assert [(n, len(raw)) for n, raw in seen[0][0]] == [(1, 300), (3, 41)]
+    assert seen[0][1] == 4 and seen[0][2] == p.stat().st_size
 
 
 def test_newest_first_paste_is_reversed(tmp_path: Path) -> None:

@@ -190,15 +190,16 @@ def test_grep_pattern_is_the_keyword_alternation() -> None:
 
 
 @needs_grep
-def test_an_absurdly_long_hit_line_is_skipped_with_bounded_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A matching line longer than the grep-path limit is dropped; the lines around it still count."""
-    monkeypatch.setattr(readers, "MAX_GREP_LINE", 1000)
+def test_an_absurdly_long_hit_line_is_cut_with_bounded_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A matching line longer than readers.MAX_LINE is cut to MAX_LINE bytes; the lines around it still count."""
+    monkeypatch.setattr(readers, "MAX_LINE", 1000)
     p = tmp_path / "huge.log"
     p.write_text("wlan0: AP-ENABLED\n" + "wlan0: AP-DISABLED " + "z" * (3 << 20) + "\n"
                  + "wlan0: STA 02:00:00:00:01:00 IEEE 802.11: associated\n")
     scan = readers.Scan(readers.Source(str(p), str(p)), KEYWORDS, grep=readers.grep_binary())
     got = [readers.hit_fields(h)[:2] for batch in scan.batches() for h in batch]
-    assert got == [(1, b"wlan0: AP-ENABLED"), (3, b"wlan0: STA 02:00:00:00:01:00 IEEE 802.11: associated")]
+    assert got == [(1, b"wlan0: AP-ENABLED"), (2, b"wlan0: AP-DISABLED " + b"z" * 981),
+                   (3, b"wlan0: STA 02:00:00:00:01:00 IEEE 802.11: associated")]
     assert scan.lines == 3
 
 
