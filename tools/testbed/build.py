@@ -46,13 +46,14 @@ MODULES = [
     "act_mirred", "ifb", "veth",
     "9p", "9pnet_virtio", "virtio_pci", "virtio_blk", "virtio_console", "virtio_rng",
     "squashfs", "loop", "af_packet",
+    "cuse",  # /dev/cuse: `r2wifi sim start --cuse` serves the simulated driver as real /dev nodes
 ]
 #: modules loaded at boot before anything else (the rest load on demand via /sbin/modprobe).
 PRELOAD = [
     "virtio_pci", "virtio_blk", "virtio_console", "virtio_rng", "9pnet_virtio", "9p", "squashfs",
     "ccm", "gcm", "cmac", "ctr", "aesni_intel", "aes_generic", "arc4", "michael_mic",
     "sch_htb", "sch_netem", "sch_prio", "sch_tbf", "sch_ingress", "cls_u32", "cls_basic", "act_gact",
-    "act_mirred", "af_packet",
+    "act_mirred", "af_packet", "cuse",
 ]
 
 PY_EXCLUDE_DIRS = {"test", "tests", "idlelib", "tkinter", "turtledemo", "ensurepip", "lib2to3",

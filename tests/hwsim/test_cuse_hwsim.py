@@ -1,0 +1,204 @@
+"""The simulated driver as real character devices (CUSE) with hwsim as its radio, in test bed C.
+
+One story per session, run in the guest by the ``cuse_story`` fixture: ``r2wifi sim start --cuse``
+(fast timing, ``--kmsg``), raw ``fcntl.ioctl`` calls on the nodes, then r2wifi's *real* backend
+(``--backend real``: ``os.open``/``fcntl.ioctl``/``poll`` on /dev) through ``chip init``,
+``chip launch --daemon``, ``wifi ap`` (hostapd ``driver=nl80211`` on the new ``ap0``), ``wifi off``,
+and ``sim stop``. Each test checks one part of the story; the guest is left as it was found
+(hwsim's own wlan0 is given back, the launcher and hostapd are stopped).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from testbed.build import Image
+from testbed.vm import VM, Result
+
+pytestmark = [pytest.mark.hwsim, pytest.mark.root, pytest.mark.slow]
+
+FW = "/tmp/cuse-fw"
+PATCH_DIR = f"{FW}/etc/firmware"
+HOSTAPD_CTRL = "/run/hostapd-cuse"
+NODES = ("/dev/wmtdetect", "/dev/stpwmt", "/dev/wmtWifi")
+
+STAT_NODES = (
+    "import json, os, stat\n"
+    "out = {}\n"
+    f"for p in {NODES!r}:\n"
+    "    try:\n"
+    "        st = os.stat(p)\n"
+    "    except FileNotFoundError:\n"
+    "        out[p] = None\n"
+    "        continue\n"
+    "    out[p] = [stat.S_ISCHR(st.st_mode), os.major(st.st_rdev), os.minor(st.st_rdev)]\n"
+    "print(json.dumps(out))\n"
+)
+
+# raw ioctls as any program would make them (numbers for this interpreter's ABI)
+RAW_IOCTLS = (
+    "import errno, fcntl, json, os\n"
+    "from r2wifi.wmt import ioctls\n"
+    "res = {'abi': ioctls.host_abi()}\n"
+    "fd = os.open('/dev/wmtdetect', os.O_RDWR | os.O_NOCTTY)\n"
+    "res['soc_chip_id'] = fcntl.ioctl(fd, ioctls.number('COMBO_IOCTL_GET_SOC_CHIP_ID'), 0)\n"
+    "res['chip_id'] = fcntl.ioctl(fd, ioctls.number('COMBO_IOCTL_GET_CHIP_ID'), 0)\n"
+    "os.close(fd)\n"
+    "fd = os.open('/dev/stpwmt', os.O_RDWR | os.O_NOCTTY)\n"
+    "buf = bytearray(b'mt7623-patch'.ljust(256, b'\\0'))\n"
+    "res['set_patch_name'] = fcntl.ioctl(fd, ioctls.number('WMT_IOCTL_SET_PATCH_NAME'), buf, True)\n"
+    "try:\n"
+    "    fcntl.ioctl(fd, ioctls.number('WMT_IOCTL_SET_PATCH_NAME'), 0)\n"
+    "    res['null_pointer'] = 'no error'\n"
+    "except OSError as e:\n"
+    "    res['null_pointer'] = errno.errorcode[e.errno]\n"
+    "res['query_chipid'] = fcntl.ioctl(fd, ioctls.number('WMT_IOCTL_WMT_QUERY_CHIPID'), 0)\n"
+    "os.close(fd)\n"
+    "print(json.dumps(res))\n"
+)
+
+HOSTAPD_CONF = f"""interface=ap0
+driver=nl80211
+ctrl_interface={HOSTAPD_CTRL}
+ssid=r2wifi-cuse
+hw_mode=g
+channel=1
+"""
+
+
+class Story:
+    """Runs the steps in the guest and keeps every result."""
+
+    def __init__(self, vm: VM, image: Image) -> None:
+        self.vm = vm
+        self.r2wifi = f"{image.venv}/bin/r2wifi"
+        self.python = f"{image.venv}/bin/python"
+        self.steps: dict[str, Result] = {}
+
+    def sh(self, name: str, line: str, timeout: float = 120) -> Result:
+        res = self.vm.run(line, timeout=timeout)
+        self.steps[name] = res
+        return res
+
+    def r2(self, name: str, *args: str, timeout: float = 120) -> Result:
+        return self.sh(name, shlex.join([self.r2wifi, *args]) + " 2>&1", timeout=timeout)
+
+    def py(self, name: str, code: str) -> Any:
+        res = self.sh(name, shlex.join([self.python, "-c", code]))
+        try:
+            return json.loads(res.out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return {"error": res.out + res.err}
+
+    def explain(self) -> str:
+        return "\n".join(f"--- {k} rc={v.rc}\n{(v.out + v.err)[-1500:]}" for k, v in self.steps.items())
+
+
+@pytest.fixture(scope="module")
+def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[str, Any]]]:
+    s = Story(hwsim_vm, hwsim_image)
+    data: dict[str, Any] = {}
+    s.sh("netdevs_before", "ls /sys/class/net")
+    s.r2("firmware", "firmware", "generate", FW)
+    s.r2("start", "sim", "start", "--cuse", "--timing", "fast", "--kmsg", "--firmware-dir", PATCH_DIR)
+    try:
+        data["nodes_at_start"] = s.py("nodes_at_start", STAT_NODES)
+        s.r2("init", "--backend", "real", "chip", "init", "-v")
+        data["nodes_after_init"] = s.py("nodes_after_init", STAT_NODES)
+        data["raw"] = s.py("raw", RAW_IOCTLS)
+        s.r2("launch", "--backend", "real", "chip", "launch", "--daemon", "-p", PATCH_DIR, timeout=180)
+        s.r2("ap", "--backend", "real", "wifi", "ap", timeout=180)
+        s.sh("ap0_info", "iw dev ap0 info; cat /sys/class/net/ap0/phy80211/name")
+        s.sh("hostapd_conf", f"mkdir -p {HOSTAPD_CTRL} && printf %s {shlex.quote(HOSTAPD_CONF)} > /tmp/cuse-hostapd.conf")
+        s.sh("hostapd", "hostapd -B -P /tmp/cuse-hostapd.pid -f /tmp/cuse-hostapd.log /tmp/cuse-hostapd.conf")
+        s.sh("hostapd_status", f"for i in $(seq 1 60); do hostapd_cli -p {HOSTAPD_CTRL} -i ap0 status > /tmp/st 2>&1;"
+             " grep -q state=ENABLED /tmp/st && break; sleep 0.5; done; cat /tmp/st", timeout=90)
+        s.sh("hostapd_stop", "kill $(cat /tmp/cuse-hostapd.pid); sleep 1; true")
+        s.r2("off", "--backend", "real", "wifi", "off", timeout=180)
+        s.sh("netdevs_after_off", "ls /sys/class/net")
+        st = s.r2("sim_status", "sim", "status", "--json")
+        try:
+            data["sim_status"] = json.loads(st.out)
+        except ValueError:
+            data["sim_status"] = {}
+        s.sh("dmesg", "dmesg | grep -e do_connectivity_driver_init -e 'WIFI_write: WIFI_write'")
+    finally:
+        s.sh("launcher_stop", shlex.join([s.python, "-c", "import os, signal\n"
+                                          "from r2wifi.wmt.state import launcher_pid\n"
+                                          "p = launcher_pid()\n"
+                                          "p and os.kill(p, signal.SIGTERM)\n"]) + "; sleep 1")
+        s.r2("stop", "sim", "stop")
+        data["nodes_after_stop"] = s.py("nodes_after_stop", STAT_NODES)
+        s.sh("netdevs_after_stop", "ls /sys/class/net; cat /sys/class/net/wlan0/address")
+    yield s, data
+
+
+def test_sim_start_cuse_serves_only_wmtdetect_until_module_init(cuse_story):
+    s, data = cuse_story
+    assert s.steps["start"].rc == 0, s.explain()
+    assert "CUSE nodes" in s.steps["start"].out
+    assert data["nodes_at_start"] == {"/dev/wmtdetect": [True, 154, 0], "/dev/stpwmt": None,
+                                      "/dev/wmtWifi": None}, s.explain()
+
+
+def test_loader_do_module_init_makes_stpwmt_and_wmtwifi_appear(cuse_story):
+    s, data = cuse_story
+    assert s.steps["init"].rc == 0, s.explain()
+    assert data["nodes_after_init"] == {"/dev/wmtdetect": [True, 154, 0], "/dev/stpwmt": [True, 190, 0],
+                                        "/dev/wmtWifi": [True, 155, 0]}, s.explain()
+
+
+def test_raw_ioctls_round_trip(cuse_story):
+    """Positive returns pass through; SET_PATCH_NAME's buffer arrives (FUSE_IOCTL_RETRY); NULL -> EFAULT."""
+    s, data = cuse_story
+    raw = data["raw"]
+    assert raw.get("soc_chip_id") == 0x7623, s.explain()
+    assert raw.get("chip_id") == 0x7623  # stored by chip init's SET_CHIP_ID
+    assert raw.get("query_chipid") == 0x7623
+    assert raw.get("set_patch_name") == 0  # the model answers EFAULT when no bytes arrive
+    assert raw.get("null_pointer") == "EFAULT"  # the kernel copies from the caller's (null) pointer
+
+
+def test_real_backend_launcher_powers_the_chip_through_poll_and_read(cuse_story):
+    """The launcher's power thread blocks in LPBK_POWER_CTRL while its poll is woken for srh_patch."""
+    s, data = cuse_story
+    assert s.steps["launch"].rc == 0, s.explain()
+    st = data["sim_status"]
+    assert st.get("chip_powered") is True and st.get("srh_patch_count", 0) >= 1, st
+    assert st.get("lpbk_power_on_count", 0) >= 1
+
+
+def test_wifi_ap_creates_ap0_on_the_hwsim_phy_and_hostapd_runs_there(cuse_story):
+    s, data = cuse_story
+    assert s.steps["ap"].rc == 0, s.explain()
+    info = s.steps["ap0_info"].out
+    phy = (data["sim_status"].get("radio") or {}).get("phy")
+    assert "type AP" in info and "addr 02:08:22:" in info, info
+    assert phy and info.strip().splitlines()[-1] == phy, info
+    assert "state=ENABLED" in s.steps["hostapd_status"].out, s.explain()
+
+
+def test_wifi_off_removes_the_interfaces(cuse_story):
+    s, _data = cuse_story
+    assert s.steps["off"].rc == 0, s.explain()
+    after = s.steps["netdevs_after_off"].out.split()
+    assert "ap0" not in after and "wlan0" not in after, after
+
+
+def test_kernel_lines_reach_the_guest_kmsg(cuse_story):
+    s, _data = cuse_story
+    out = s.steps["dmesg"].out
+    assert "do_connectivity_driver_init" in out and "WIFI_write A" in out and "WIFI_write 0" in out, out
+
+
+def test_sim_stop_removes_the_nodes_and_gives_hwsim_its_wlan0_back(cuse_story):
+    s, data = cuse_story
+    assert s.steps["stop"].rc == 0, s.explain()
+    assert data["nodes_after_stop"] == dict.fromkeys(NODES), s.explain()
+    after = s.steps["netdevs_after_stop"].out.split()
+    assert "wlan0" in after and "02:00:00:00:00:00" in after
+    assert sorted(after) == sorted(s.steps["netdevs_before"].out.split() + ["02:00:00:00:00:00"])
