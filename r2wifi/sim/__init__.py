@@ -8,6 +8,9 @@ Pieces:
 * :mod:`r2wifi.sim.client`: ``SimBackend``, the ``r2wifi.wmt.backend.Backend`` of the simulator;
   extras ``status()``, ``inject(fault)``, ``air_netns()``, ``ping()``, ``stop()``.
 * :mod:`r2wifi.sim.net`: real interfaces in network namespaces (root).
+* :mod:`r2wifi.sim.cuse` (I/O loop) and :mod:`r2wifi.sim.fuse_proto` (sans-IO wire protocol): with
+  ``sim start --cuse`` the same model is also served as real character devices over CUSE.
+* :mod:`r2wifi.sim.radio`: mac80211_hwsim as the radio behind /dev/wmtWifi (``--radio hwsim``).
 
 Files in the sim dir: ``sim.sock``, ``sim.pid``, ``kmsg`` (``prio,seq,usec,-;message`` records,
 usec = simulated uptime), ``daemon.log``. ``r2wifi sim stop`` (or SIGTERM) removes them and the
@@ -31,6 +34,8 @@ hci, bd_address        ``["hci0"]`` and its address once ``stp_chrdev_bt`` is lo
 tx_stalled             the AP TX queue is stopped (``txq-stall``)
 mac, names, timing     chip MAC (00:08:22:xx:xx:xx; AP/P2P use 02:08:22:xx:xx:xx), name set, timing
 pid, sim_dir, kmsg     daemon pid, its directory and kernel log file
+cuse                   the nodes are also real character devices (``--cuse``)
+radio                  null, or {kind: hwsim, phy, peer_phy} (``--radio hwsim``)
 =====================  ====================================================================
 
 Faults (``sim start --fault NAME`` or ``sim inject NAME``):

@@ -5,9 +5,9 @@ socket (status, inject, stop, and the sim backend of host tests); with ``--cuse`
 one ``/dev/cuse`` fd per node of the model and answers the kernel's FUSE requests from the same
 :class:`~r2wifi.sim.model.DriverModel`. Programs then use ``/dev/wmtdetect`` (154:0),
 ``/dev/stpwmt`` (190:0) and ``/dev/wmtWifi`` (155:0) with ``open``/``ioctl``/``poll``/``read``/
-``write`` exactly as on the board: r2wifi's ``RealBackend``, the vendor ``wmt_loader`` and
-``stp_uart_launcher``. Facts: ``shared/spec/testbed.md`` section 8.2. Wire format: the sans-IO
-:mod:`r2wifi.sim.fuse_proto`; this module is the I/O loop and the mapping onto the model.
+``write`` exactly as on the board (r2wifi's ``RealBackend``, or any other program). Facts:
+``shared/spec/testbed.md`` section 8.2. Wire format: the sans-IO :mod:`r2wifi.sim.fuse_proto`; this
+module is the I/O loop and the mapping onto the model.
 
 Command line (stable; the armhf twin under tools/twin starts the simulator this way)::
 
