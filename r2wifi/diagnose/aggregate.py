@@ -29,8 +29,9 @@ MASS_MIN_STATIONS = 3
 
 FAIL_WHATS = frozenset({
     "driver_mode", "ap_mode_unsupported", "mode_change", "busy", "register_frame", "driver_init",
-    "set_channel", "init_failed", "not_started", "device_node",
+    "set_channel", "init_failed", "not_started", "device_node", "fatal",
 })
+MAX_CAUSES = 6  # the last error lines of a failed run kept as its cause
 
 
 @dataclass(slots=True)
@@ -44,6 +45,10 @@ class Run:
     stopped: bool = False
     iface_disabled: bool = False
     config_ref: tuple[str, int] | None = None
+    # a station or client session seen in this run: the daemon was up, whatever lines are missing
+    activity: bool = False
+    # the last error lines (text, ref): the cause of a run that never came up
+    causes: deque[tuple[str, tuple[str, int]]] = field(default_factory=lambda: deque(maxlen=MAX_CAUSES))
 
 
 class Aggregate:
@@ -61,6 +66,7 @@ class Aggregate:
         self.benign: Counter[str] = Counter()
         self.wmt: Counter[str] = Counter()
         self.wmt_ctx = wmt.WmtContext()
+        self.startup_causes: list[str] = []  # cause lines of the runs that never came up (bounded)
         self.link_not_ready: Counter[str] = Counter()
         self.link_ready: set[str] = set()
         self.link_refs: dict[str, list[tuple[str, int]]] = {}
@@ -154,9 +160,13 @@ class Aggregate:
 
     # ---------------------------------------------------------------- runs
     def _close_run(self) -> None:
+        """Structural start-up verdict: a run that never came up (no ENABLED / CONNECTED, no station) and
+        ended (a fatal line, a start-up error that stops it, AP-DISABLED) failed to start, whatever the
+        message; its last error lines are the cause."""
         r = self.run
         errs = r.errors
-        if errs & FAIL_WHATS or r.disabled_without_enable:
+        up = r.enabled or r.activity
+        if not up and (errs & FAIL_WHATS or r.disabled_without_enable):
             self.runs_failed += 1
             for what in sorted(errs & FAIL_WHATS) or ["disabled"]:
                 for ref in r.refs.get(what, [])[:4] or ([r.config_ref] if r.config_ref else []):
@@ -164,6 +174,13 @@ class Aggregate:
             if not (errs & FAIL_WHATS):
                 for ref in r.refs.get("disabled", [])[:2]:
                     self.note("startup_failure", None, ref=ref)
+            for text, ref in r.causes:
+                self.note("startup_failure", None, ref=ref)
+                if len(self.startup_causes) < 3 * MAX_CAUSES and text not in self.startup_causes:
+                    self.startup_causes.append(text)
+        elif up and "beacon" in errs:
+            for ref in r.refs.get("beacon", [])[:4]:  # the AP was up: the driver stopped taking beacons
+                self.note("driver_error", None, station="", ref=ref)
         if "driver_mode" in errs and not errs & {"ap_mode_unsupported", "mode_change"}:
             for ref in r.refs.get("driver_mode", [])[:4]:
                 self.note("iface_busy_other_process", None, ref=ref)
@@ -200,6 +217,8 @@ class Aggregate:
             if c is None:
                 c = self.ifaces[ev.iface] = {}
             c[k] = c.get(k, 0) + 1
+        if ev.station is not None and k not in _RUN_NEUTRAL:
+            self.run.activity = True
         handler = _HANDLERS.get(k)
         if handler is not None:
             handler(self, ev)
@@ -301,6 +320,10 @@ def _startup(a: Aggregate, ev: Event) -> None:
     refs = a.run.refs.setdefault(what, [])
     if len(refs) < MAX_EVIDENCE:
         refs.append((ev.file, ev.line))
+    if what not in ("entropy",):
+        a.run.causes.append((ev.text[-240:], (ev.file, ev.line)))
+    if ev.params.get("channel"):  # channel / width / DFS refused (a channel problem, running or not)
+        a.note("set_channel_failed", ev, station="")
     key = {
         "ap_mode_unsupported": "ap_mode_unsupported",
         "mode_change": "ap_mode_unsupported",
@@ -310,6 +333,7 @@ def _startup(a: Aggregate, ev: Event) -> None:
         "permission": "permission_denied",
         "entropy": "entropy_warning",
         "config_unsupported": "config_unsupported_by_driver",
+        "acs_unsupported": "config_unsupported_by_driver",
         "device_node": "startup_failure_launcher",
     }.get(what)
     if key:
@@ -319,6 +343,20 @@ def _startup(a: Aggregate, ev: Event) -> None:
             a.note("driver_init_failed", ev)
     if what == "device_node":
         a.note("startup_failure", ev)
+
+
+def _run_end(a: Aggregate, ev: Event) -> None:
+    """The daemon's run ended (nl80211 deinit): judge it now; later lines belong to the next run."""
+    a._close_run()
+    a.run = Run(config_ref=(ev.file, ev.line))
+
+
+def _service_failed(a: Aggregate, ev: Event) -> None:
+    """systemd says the AP or station daemon's unit failed: that run ended (a fatal line of its own)."""
+    a.note("service_failed", ev, station="")
+    if "hostapd" in ev.text or "wpa_supplicant" in ev.text:
+        a.run.errors.add("fatal")
+        a.run.refs.setdefault("fatal", []).append((ev.file, ev.line))
 
 
 def _enabled(a: Aggregate, ev: Event) -> None:
@@ -521,9 +559,20 @@ def _disconnect_reason(a: Aggregate, ev: Event, after_cleanup: bool = False) -> 
     if isinstance(r, int):
         a.note(f"reason:{r}", ev)
         a.reasons[r] += 1
+        if ev.params.get("client") and ev.params.get("by") == "ap" and r in _HANDSHAKE_REASONS:
+            # the AP dropped this client because a key handshake timed out (802.11 reasons 15 / 16)
+            group = _HANDSHAKE_REASONS[r]
+            a.note("group_key_handshake_timeout" if group else "handshake_timeout", ev)
+            a.hs_unrecovered[group] += 1
     if ev.params.get("by") == "sta":
         a.note("station_initiated_disconnect", ev)
 
+
+# IEEE 802.11 reason codes of a key handshake timeout -> group key?
+_HANDSHAKE_REASONS = {15: False, 16: True}
+
+# station-carrying kinds that do not show the daemon was up (rejections before any session)
+_RUN_NEUTRAL = frozenset({"acl_reject"})
 
 # kinds with bookkeeping after the station machine ran (see the tail of Aggregate.add)
 _POST_KINDS = frozenset({K.EAPOL_TIMEOUT, K.HANDSHAKE_COMPLETED, K.DEAUTH, K.DISASSOC, K.CLIENT_DISCONNECTED,
@@ -552,7 +601,8 @@ _HANDLERS: dict[str, Handler] = {
     K.WMT: _wmt,
     K.FIRMWARE_CRASH: _note_kind("firmware_crash"),
     "module_mismatch": _note_kind("kernel_module_mismatch"),
-    "service_failed": _note_kind("service_failed"),
+    "service_failed": _service_failed,
+    K.RUN_END: _run_end,
     "acl_reject": _note_kind("mac_acl_reject"),
     K.CLIENT_AUTH_TIMEOUT: _note_kind("client_auth_timeout"),
     K.CLIENT_ASSOC_REJECT: _assoc_reject,

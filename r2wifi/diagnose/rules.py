@@ -417,14 +417,20 @@ def _clean(a: Aggregate, r: Rule) -> list[Finding]:
 # ============================================================== AP start-up
 
 @rule("R2W201", "startup_failure", "error", "the AP daemon failed to start",
-      meaning="A hostapd run ended without the interface ever becoming ENABLED (driver init failed, channel "
-              "rejected, interface missing), or a chip launcher could not open its device node.",
+      meaning="A hostapd or wpa_supplicant run ended without ever becoming ENABLED / CONNECTED and without "
+              "any station (it gave up: 'Failed to initialize interface', configuration errors, AP-DISABLED, "
+              "systemd 'Failed with result'), whatever the message; its last error lines are the cause. Also "
+              "reported when a chip launcher cannot open its device node.",
       why="No access point at all.",
       example="nl80211 driver initialization failed.\nwlan1: AP-DISABLED\n"
               "hostapd_free_hapd_data: Interface wlan1 wasn't started",
       fix="See the start-up findings reported with it (interface busy, no AP mode, channel) for the cause.")
 def _startup(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "startup_failure", stations=[])] if a.keys.get("startup_failure") else []
+    if not a.keys.get("startup_failure"):
+        return []
+    causes = a.startup_causes[-6:]
+    explanation = r.meaning + (f" Last error: {causes[-1]}" if causes else "")
+    return [make(r, a, "startup_failure", stations=[], params={"cause": causes}, explanation=explanation)]
 
 
 @rule("R2W202", "iface_busy_other_process", "error", "interface held by another network manager",

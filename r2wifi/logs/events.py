@@ -31,7 +31,8 @@ import re
 from collections.abc import Callable
 
 from r2wifi.logs import wrappers
-from r2wifi.logs.catalog import wmt
+from r2wifi.logs.catalog import hostap, kernel, wmt
+from r2wifi.logs.catalog.base import Message
 from r2wifi.logs.model import Event, K
 
 MAC = r"(?:[0-9A-Za-z]{2}:){5}[0-9A-Za-z]{2}"
@@ -147,6 +148,58 @@ def _kernel_only(builder: Builder) -> Builder:
 
 def _startup(what: str) -> Builder:
     return _what(K.STARTUP_ERROR, what)
+
+
+_TIMEOUT_CODES = frozenset({"-110", "-62"})  # ETIMEDOUT, ETIME
+
+
+def catalogue_event(m: Message, fields: dict[str, str], *, kernel: bool) -> tuple[str, dict[str, object]]:
+    """The event a hostapd / wpa_supplicant / kernel driver catalogue entry stands for (see catalog.base)."""
+    cls, what = m.cls, m.what
+    p: dict[str, object] = {"what": what, "key": m.key}
+    if cls == "fatal":
+        return K.STARTUP_ERROR, {"what": "fatal", "detail": what, "fatal": True, "key": m.key}
+    if cls == "startup":
+        return K.STARTUP_ERROR, p
+    if cls == "config":
+        return K.STARTUP_ERROR, {"what": "config", "detail": what, "key": m.key}
+    if cls == "channel":
+        if kernel:
+            return K.DRIVER_ERROR, {"what": "set_channel", "detail": what, "key": m.key}
+        return K.STARTUP_ERROR, {"what": "channel", "detail": what, "channel": True, "key": m.key}
+    if cls == "benign":
+        return K.BENIGN, p
+    if cls == "info":
+        return K.NOTE, p
+    if cls == "crash":
+        return K.FIRMWARE_CRASH, p
+    if cls in ("fwtimeout", "fwcmd"):
+        if cls == "fwtimeout" or fields.get("err", "").rstrip(")") in _TIMEOUT_CODES:
+            return K.DRIVER_ERROR, {"what": "fw_cmd_timeout", "detail": what, "key": m.key}
+        return K.DRIVER_ERROR, p
+    if cls == "sdio":
+        return K.DRIVER_ERROR, {"what": "sdio_card_removed" if what == "card_removed" else "sdio_timeout",
+                                "key": m.key}
+    if cls == "txstall":
+        if what == "full":
+            return K.TXQ_STOP, {"full": True, "queue": fields.get("q", ""), "key": m.key}
+        return K.TXQ_STOP, {"stuck": True, "queue": fields.get("q", ""), "detail": what, "key": m.key}
+    if cls == "run_end":
+        return K.RUN_END, {"key": m.key}
+    return K.DRIVER_ERROR, p  # driver:<what>
+
+
+def _catalogued(msg: str, kernel: bool) -> tuple[str, dict[str, object]] | None:
+    """The event of a line one of the catalogues knows (kernel drivers, then hostapd / wpa_supplicant)."""
+    for table in (kernel_catalogue, hostap_catalogue) if kernel else (hostap_catalogue, kernel_catalogue):
+        hit = table(msg)
+        if hit is not None:
+            return catalogue_event(hit[0], hit[1], kernel=kernel)
+    return None
+
+
+kernel_catalogue = kernel.classify
+hostap_catalogue = hostap.classify
 
 
 def wmt_marker(msg: str) -> str | None:
@@ -339,9 +392,11 @@ _GENERIC_DRIVER = R(
     r".*(?:\berror\b|\bfail(?:ed|ure)?\b|\btimeout\b|\btimed out\b|\b-(?:5|110|22|16|12)\b\)?$)"
 )
 
+_TIMED_OUT = R(r"(?<![\w-])-(?:110|62)\b|\bETIMEDOUT\b")
+
 KEYWORDS: tuple[str, ...] = tuple(dict.fromkeys(
     [needle for needle, _rx, _b in RULES]
-    + list(wmt.KEYWORDS)
+    + list(wmt.KEYWORDS) + list(hostap.KEYWORDS) + list(kernel.KEYWORDS)
     + ["brcmf", "ath10k", "ath11k", "rt2x00", "mwlwifi", "iwlwifi", "rtw", "rtl", "mt76", "ieee80211 phy"]
 ))
 
@@ -366,6 +421,9 @@ def classify(msg: str, *, source: str = "other", kernel: bool = False) -> tuple[
     hit = _wmt_event(body2) if station is None else None
     if hit is not None:  # the WMT table decides what a MediaTek line means
         return None, iface, hit[0], hit[1]
+    hit = _catalogued(body2, kernel) if station is None else None
+    if hit is not None:  # so do the hostapd / wpa_supplicant and kernel driver catalogues
+        return None, iface, hit[0], hit[1]
     ctx = Ctx(body2, source, kernel, station, iface)
     for needle, rx, build in RULES:
         if needle in body2:
@@ -387,7 +445,9 @@ def classify(msg: str, *, source: str = "other", kernel: bool = False) -> tuple[
             return station, iface, kind, params
     if kernel or source != "hostapd" or msg[:1].islower():
         if _GENERIC_DRIVER.search(msg):
-            return None, None, K.DRIVER_ERROR, {"what": "driver"}
+            # an error code of -110 (ETIMEDOUT) from a WiFi driver is a command that timed out
+            what = "fw_cmd_timeout" if _TIMED_OUT.search(msg) else "driver"
+            return None, None, K.DRIVER_ERROR, {"what": what}
     return None
 
 

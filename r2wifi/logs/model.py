@@ -73,6 +73,10 @@ class K:
     SERVICE_FAILED: Final = "service_failed"  # systemd unit failed / masked
     LINK_READY: Final = "link_ready"  # params: dev
     LINK_NOT_READY: Final = "link_not_ready"  # params: dev
+    # added for the message catalogues (r2wifi.logs.catalog)
+    NOTE: Final = "note"  # a catalogued line worth a timeline entry, not a problem; params: what
+    RUN_END: Final = "run_end"  # the daemon's run ended ("nl80211: deinit ifname=...")
+    SUPERVISOR: Final = "supervisor"  # r2wifi's own supervisor line; params: what, step, reason, ok
 
 
 @dataclass(slots=True)

@@ -24,15 +24,15 @@ def test_corpus_case(case: Path) -> None:
     result = diagnose([str(case)])
     got = kinds(result)
     expected = set(labels["expected"])
-    # A kind listed in both lists (case 004: group_key_handshake_timeout) is contradictory: the
-    # expected side wins, since the log does show the timeouts.
-    not_expected = set(labels["not_expected"]) - expected
+    not_expected = set(labels["not_expected"])
+    assert not (expected & not_expected), f"contradictory labels {sorted(expected & not_expected)}"
     assert expected <= got, f"missing {sorted(expected - got)}"
     assert not (not_expected & got), f"unexpected {sorted(not_expected & got)}"
     if "healthy" in meta.get("diagnosis", {}).get("expected", []):
         loud = [(f["kind"], f["severity"]) for f in result["findings"] if f["severity"] != "info"]
         assert not loud, f"healthy case has {loud}"
-        assert result["verdict"]["status"] == "ok"
+        # "unknown": nothing in the log was recognised (a vendor format), which is not a problem found
+        assert result["verdict"]["status"] in ("ok", "unknown")
 
 
 def test_corpus_is_present() -> None:

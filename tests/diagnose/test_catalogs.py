@@ -1,0 +1,123 @@
+"""The hostapd / wpa_supplicant and kernel driver catalogues, and the structural verdicts built on them.
+
+The excerpts here are not corpus lines: they are other messages of the same problem classes (another
+config error, another driver's firmware timeout), so the verdict must come from the problem, not the file.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from r2wifi.logs.catalog import base, hostap, kernel
+from r2wifi.logs.events import parse_line
+from r2wifi.logs.model import K
+
+from .helpers import finding, kinds, run_text
+
+TABLES = {"hostap": hostap.TABLE, "kernel": kernel.TABLE}
+ENTRIES = [(name, m) for name, t in TABLES.items() for m in t.messages]
+
+
+def _sample(m: base.Message) -> str:
+    return m.render(**{f: ("-5" if f == "err" else "some words here" if f.endswith("text") else "x7")
+                       for f in base.fields_of(m.fmt)})
+
+
+@pytest.mark.parametrize("name,m", ENTRIES, ids=[f"{n}:{m.key}" for n, m in ENTRIES])
+def test_every_entry_renders_and_classifies_back(name: str, m: base.Message) -> None:
+    """Each entry's format, rendered, is recognised as that entry by its table."""
+    hit = TABLES[name].classify(_sample(m))
+    assert hit is not None and hit[0].key == m.key, (_sample(m), hit and hit[0].key)
+
+
+def test_tables_are_valid_and_report_their_size(capsys: pytest.CaptureFixture[str]) -> None:
+    """No duplicate keys, known classes and severities, every entry has a source; sizes are reported."""
+    for name, t in TABLES.items():
+        assert t.check() == [], name
+        assert set(t.keywords) == {base.keyword(m.fmt) for m in t.messages}
+    with capsys.disabled():
+        print("\ncatalogue entries with a test line: "
+              + ", ".join(f"{n} {len(t.messages)}/{len(t.messages)}" for n, t in TABLES.items()))
+
+
+def test_unknown_lines_stay_unknown() -> None:
+    assert hostap.classify("something hostapd never printed") is None
+    assert kernel.classify("ath10k_pci 0000:01:00.0: a brand new message") is None
+
+
+@pytest.mark.parametrize("line", [
+    "[ 10.1] mt7915e 0000:01:00.0: Message 000000ed (seq 3) timeout",
+    "[ 10.1] mt76x2e 0000:01:00.0: MCU message 31 (seq 9) timed out",
+    "[ 10.1] ath10k_pci 0000:01:00.0: wmi command 36878 timeout, restarting hardware",
+    "[ 10.1] ath11k_pci 0000:03:00.0: wmi command 16387 timeout",
+    "[ 10.1] brcmfmac: brcmf_cfg80211_stop_ap: BRCMF_C_DOWN error -110",
+    "[ 10.1] iwlwifi 0000:00:14.3: Error sending STATISTICS_CMD: time out after 2000ms.",
+    "[ 10.1] mwifiex_sdio mmc0:0001:1: mwifiex_cmd_timeout_func: Timeout cmd id = 0x107, act = 0x0",
+    "[ 10.1] rtw_8822ce 0000:01:00.0: firmware failed to leave lps state",
+])
+def test_firmware_command_timeouts_of_many_drivers(line: str) -> None:
+    """Firmware command timeouts of mt76, ath10k, ath11k, brcmfmac, iwlwifi, mwifiex, rtw88."""
+    assert "firmware_cmd_timeout" in kinds(run_text(line + "\n"))
+
+
+def test_a_failed_firmware_command_without_timeout_is_a_driver_error() -> None:
+    r = run_text("[ 10.1] brcmfmac: brcmf_cfg80211_stop_ap: BRCMF_C_DOWN error -5\n")
+    assert "driver_error" in kinds(r) and "firmware_cmd_timeout" not in kinds(r)
+
+
+@pytest.mark.parametrize("excerpt", [
+    # hostapd: an invalid country code
+    "Configuration file: /etc/hostapd/hostapd.conf\nLine 9: invalid country_code 'XY'\n"
+    "1 errors found in configuration file '/etc/hostapd/hostapd.conf'\nFailed to set up interface with "
+    "/etc/hostapd/hostapd.conf\nFailed to initialize interface\n",
+    # hostapd: passphrase too short
+    "Line 12: invalid WPA passphrase length 5 (expected 8..63)\n1 errors found in configuration file "
+    "'/etc/hostapd.conf'\nFailed to initialize interface\n",
+    # wpa_supplicant: an unparsable config
+    "wpa_supplicant[9]: Line 4: unknown network field 'sssid'.\nwpa_supplicant[9]: Line 6: failed to parse "
+    "network block.\nwpa_supplicant[9]: Failed to read or parse configuration '/etc/wpa_supplicant.conf'.\n",
+    # systemd says the unit failed, hostapd's own words unseen
+    "Jan  1 00:00:01 box hostapd[5]: Could not open configuration file '/run/h.conf' for reading.\n"
+    "Jan  1 00:00:01 box systemd[1]: hostapd.service: Failed with result 'exit-code'.\n",
+])
+def test_a_run_that_never_came_up_and_ended_is_a_startup_failure(excerpt: str) -> None:
+    """Whatever the message: no ENABLED/CONNECTED, then the daemon gave up -> startup_failure with its cause."""
+    r = run_text(excerpt)
+    f = finding(r, "startup_failure")
+    assert f["severity"] == "error"
+    assert f["params"]["cause"], f["params"]
+
+
+def test_config_error_in_a_run_that_came_up_is_not_a_startup_failure() -> None:
+    r = run_text("Line 30: DEPRECATED: 'dump_file' configuration variable is not used anymore\n"
+                 "wlan0: interface state COUNTRY_UPDATE->ENABLED\nwlan0: AP-ENABLED\n")
+    assert "startup_failure" not in kinds(r)
+
+
+@pytest.mark.parametrize("excerpt,startup", [
+    ("wlan0: interface state HT_SCAN->DFS\nwlan0: DFS-CAC-START freq=5260 chan=52 sec_chan=1, width=1, seg0=54, "
+     "seg1=0, cac_time=60s\nDFS start_dfs_cac() failed, -1\nInterface initialization failed\n"
+     "wlan0: interface state DFS->DISABLED\nwlan0: AP-DISABLED\n", True),
+    ("wlan0: AP-ENABLED\nwlan0: AP-STA-CONNECTED 02:00:00:00:01:00\nwlan0: DFS-RADAR-DETECTED freq=5260 "
+     "ht_enabled=1 chan_offset=0 chan_width=3 cf1=5290 cf2=0\nstart_channel_switch_cac: No valid channel "
+     "available\nwlan0: AP-DISABLED\n", False),
+    ("Frequency 5500 (primary) not allowed for AP mode, flags: 0x1c1 NO-IR RADAR\n", False),
+])
+def test_dfs_and_refused_channels_are_a_channel_problem(excerpt: str, startup: bool) -> None:
+    """DFS CAC failure, radar with no channel left, a refused frequency: set_channel_failed; a start-up
+    failure only when the AP never came up."""
+    got = kinds(run_text(excerpt))
+    assert "set_channel_failed" in got
+    assert ("startup_failure" in got) == startup
+
+
+def test_client_side_group_key_timeout() -> None:
+    """wpa_supplicant / mac80211 dropped by the AP with reason 16: the group key handshake timed out."""
+    r = run_text("[ 1.0] wlan0: deauthenticated from 02:00:00:00:0a:01 (Reason: 16=GROUP_KEY_HANDSHAKE_TIMEOUT)\n"
+                 "wlan0: CTRL-EVENT-DISCONNECTED bssid=02:00:00:00:0a:01 reason=16\n")
+    assert finding(r, "group_key_handshake_timeout")["severity"] == "warning"
+
+
+def test_monitor_interface_failure_is_benign_noise() -> None:
+    (e,) = parse_line("Failed to create interface mon.wlan1: -95 (Not supported)")
+    assert e.kind == K.BENIGN and e.params["what"] == "monitor_iface"
