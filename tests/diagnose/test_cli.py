@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,48 @@ def test_catalogue_check_detects_stale_docs(tmp_path: Path) -> None:
     assert rc.returncode == 1 and "R2W101.md" in rc.stderr
     catalogue.write(tmp_path)
     assert catalogue.stale(tmp_path) == []
+
+
+ERROR_LOG = "wlan0: STA 02:00:00:00:01:00 IEEE 802.11: associated (aid 1)\nnl80211 driver initialization failed.\n"
+
+
+def test_exit_code_follows_the_verdict_and_fail_on(run_cli, tmp_path: Path) -> None:
+    """0 below --fail-on, 1 at or above it (default error); the report is printed either way."""
+    warn = tmp_path / "warn.log"
+    warn.write_text(LOG)  # a wrong passphrase: warning
+    err = tmp_path / "err.log"
+    err.write_text(ERROR_LOG)
+    sev = {p: {f["severity"] for f in json.loads(run_cli("diagnose", "--json", str(p)).stdout)["findings"]}
+           for p in (warn, err)}
+    assert "error" not in sev[warn] and "warning" in sev[warn] and "error" in sev[err]
+    assert run_cli("diagnose", "--json", str(warn)).returncode == 0
+    assert run_cli("diagnose", "--json", "--fail-on", "warning", str(warn)).returncode == 1
+    r = run_cli("diagnose", str(err))
+    assert r.returncode == 1 and "Verdict: ERROR" in r.stdout and r.stderr == ""
+
+
+def test_nothing_recognised_is_verdict_unknown_and_exit_2(run_cli, tmp_path: Path) -> None:
+    """A file with no log line r2wifi reads: the JSON says unknown, stderr one line, exit 2."""
+    p = tmp_path / "notes.txt"
+    p.write_text("shopping list\nmilk\n")
+    r = run_cli("diagnose", "--json", str(p))
+    assert r.returncode == 2
+    assert json.loads(r.stdout)["verdict"]["status"] == "unknown"
+    assert r.stderr.count("\n") == 1 and "verdict unknown" in r.stderr and "notes.txt" in r.stderr
+
+
+def test_fifo_and_bad_size_are_one_line_errors(run_cli, tmp_path: Path) -> None:
+    """A FIFO named directly and a bad --max-decompressed: exit 2, one line, no hang, no traceback."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for args in ((str(fifo),), ("--max-decompressed", "lots", str(fifo))):
+        r = run_cli("diagnose", *args, timeout=60)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr, r.stderr
+    assert "is a FIFO" in run_cli("diagnose", str(fifo)).stderr
+
+
+def test_help_documents_verdicts_and_exit_codes(run_cli) -> None:
+    """--help names the unknown verdict, the exit codes and --fail-on."""
+    out = " ".join(run_cli("diagnose", "--help").stdout.split())
+    for needle in ("unknown (nothing in the input is recognised", "--fail-on", "2 bad usage or bad input", ".zst"):
+        assert needle in out, needle

@@ -102,7 +102,7 @@ def test_redacted_diagnosis_leaks_nothing(case: Path, run_cli: CliRunner, tmp_pa
     files = [str(p) for p in log_files(case)]
     page = tmp_path / "report.html"
     proc = run_cli("diagnose", *files, "--redact", "--json", "--html", str(page))
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode in (0, 1, 2), proc.stderr  # 1: an error finding, 2: verdict unknown
     result = json.loads(proc.stdout)
     assert result["verdict"]["status"] in ("ok", "warning", "error")
     # the logs' own paths are not identifying, but they contain the case name: drop them first
@@ -110,7 +110,7 @@ def test_redacted_diagnosis_leaks_nothing(case: Path, run_cli: CliRunner, tmp_pa
     assert_no_leak(blob, macs, ssids, hosts, "json")
     assert_no_leak(page.read_text(encoding="utf-8").replace(str(case), "CASE"), macs, ssids, hosts, "html")
     term = run_cli("diagnose", *files, "--redact")
-    assert term.returncode == 0, term.stderr
+    assert term.returncode in (0, 1, 2), term.stderr
     assert term.stdout.startswith("Verdict: ")
     assert_no_leak(term.stdout.replace(str(case), "CASE"), macs, ssids, hosts, "terminal")
     for station in result["stations"]:  # stations are still told apart, under pseudonyms
@@ -122,6 +122,6 @@ def test_unredacted_output_does_show_the_macs(run_cli: CliRunner) -> None:
     case = next(c for c in CASES if c.name.startswith("029"))
     macs, _ssids, _hosts = identifying_values(case)
     proc = run_cli("diagnose", *[str(p) for p in log_files(case)], "--json")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode in (0, 1, 2), proc.stderr  # 1: an error finding, 2: verdict unknown
     with pytest.raises(AssertionError, match="leaked"):
         assert_no_leak(proc.stdout, macs, set(), set(), "json")

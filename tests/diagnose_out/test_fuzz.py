@@ -83,7 +83,7 @@ def test_parse_line_on_megabyte_lines() -> None:
 def _check_result(result: dict, max_json: int) -> None:
     for key in ("findings", "stations", "metrics", "inputs", "verdict"):
         assert key in result
-    assert result["verdict"]["status"] in ("ok", "warning", "error")
+    assert result["verdict"]["status"] in ("ok", "warning", "error", "unknown")
     text = json.dumps(result)
     assert len(text) <= max_json, len(text)
 
@@ -172,3 +172,104 @@ def test_diagnose_then_render_any_mix_of_lines(tmp_path: Path, lines: list[str])
     assert buf.getvalue().startswith("Verdict: ")
     page = report_html.render(redacted)
     assert page.count('<svg class="timeline"') == len(result["stations"])
+
+
+# ----------------------------------------------------------------------------- the CLI as a whole
+def _pack(fmt: str, data: bytes) -> bytes:
+    import bz2
+    import lzma
+
+    if fmt == "gz":
+        return gzip.compress(data)
+    if fmt == "bz2":
+        return bz2.compress(data)
+    if fmt == "xz":
+        return lzma.compress(data)
+    import zstandard  # a test extra (pyproject): .zst inputs are part of the contract
+
+    return zstandard.ZstdCompressor().compress(data)
+
+
+def _damage(blob: bytes, how: tuple[str, int, int]) -> bytes:
+    kind, pos, byte = how
+    if not blob or kind == "none":
+        return blob
+    pos %= len(blob)
+    if kind == "truncate":
+        return blob[:pos]
+    return blob[:pos] + bytes([byte]) + blob[pos + 1:]  # one byte changed
+
+
+soup = st.lists(line_text, max_size=40).map(lambda ls: "\n".join(ls).encode("utf-8", "surrogateescape"))
+compressed = st.tuples(st.sampled_from(["gz", "bz2", "xz", "zst"]), soup,
+                       st.tuples(st.sampled_from(["none", "truncate", "flip"]), st.integers(0, 10**6),
+                                 st.integers(0, 255))).map(lambda t: _damage(_pack(t[0], t[1]), t[2]))
+any_input = st.one_of(st.binary(max_size=2000), soup, compressed)
+
+
+def _run_main(args: list[str]) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from r2wifi.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = main(args)
+    return rc, out.getvalue(), err.getvalue()
+
+
+@pytest.mark.timeout(600)
+@settings(max_examples=max(30, FUZZ_EXAMPLES // 3), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(any_input, st.sampled_from([".log", ".gz", ".log.zst", ""]), st.sampled_from(["error", "warning"]))
+def test_diagnose_cli_exit_code_convention(data: bytes, suffix: str, fail_on: str) -> None:
+    """Random bytes, line soups, random and corrupt gzip/bzip2/xz/zstd: exit 0, 1 or 2 by the convention.
+
+    0/1: the JSON verdict is known and 1 exactly when a finding reaches --fail-on; 2: verdict
+    unknown (JSON printed) with one error line on stderr. Never a traceback (main() would raise).
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"input{suffix}"
+        path.write_bytes(data)
+        rc, out, err = _run_main(["diagnose", "--json", "--fail-on", fail_on, str(path)])
+    assert rc in (0, 1, 2)
+    result = json.loads(out)
+    status = result["verdict"]["status"]
+    if rc == 2:
+        assert status == "unknown"
+        assert err.count("\n") == 1 and err.startswith("r2wifi: error: verdict unknown: "), err
+    else:
+        assert status in ("ok", "warning", "error") and err == ""
+        levels = {"warning": ("warning", "error"), "error": ("error",)}[fail_on]
+        assert rc == (1 if any(f["severity"] in levels for f in result["findings"]) else 0)
+    assert len(out) < 2_000_000
+
+
+@pytest.mark.timeout(300)
+def test_gzip_bomb_and_endless_line_stay_in_bounded_memory(tmp_path: Path) -> None:
+    """A 1 GiB gzip bomb with no newline is read in a child limited to 1 GiB of address space."""
+    import resource
+    import subprocess
+    import sys
+    import zlib
+
+    bomb = tmp_path / "bomb.log.gz"
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(bomb, "wb") as fh:
+        fh.write(z.compress(b"wlan0: AP-ENABLED\n"))
+        block = b"A" * (1 << 20)
+        for _ in range(1024):
+            fh.write(z.compress(block))
+        fh.write(z.flush())
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    p = subprocess.run([sys.executable, "-m", "r2wifi", "diagnose", "--json", "--max-decompressed", "2G", str(bomb)],
+                       capture_output=True, text=True, preexec_fn=limit, timeout=280)
+    assert p.returncode == 0, p.stderr[-2000:]
+    result = json.loads(p.stdout)
+    assert result["inputs"][0]["lines"] == 2 and result["inputs"][0]["bytes"] == 18 + (1 << 30)

@@ -117,7 +117,7 @@ def test_diagnose_on_r2wifi_logs(scenario: Run, run_cli: Callable[..., Any]) -> 
     files = [str(sc.outdir / n) for n in ("hostapd.log", "wpa_supplicant.log") if (sc.outdir / n).exists()]
     assert files, sc.explain()
     proc = run_cli("diagnose", *files, "--json")
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode in (0, 1), proc.stderr  # 1: a finding of severity error (diagnose --fail-on)
     kinds = {f["kind"] for f in json.loads(proc.stdout)["findings"]}
     assert "handshake_completed" in kinds, kinds
     # (a single EAPOL-Key retransmission under TCG load is real, so handshake_timeout is not excluded)
