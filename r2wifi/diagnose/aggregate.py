@@ -26,6 +26,7 @@ MAX_TIMELINE = 200
 MAX_VALUES = 20000
 MASS_WINDOW_S = 2.0
 MASS_MIN_STATIONS = 3
+TXQ_STALL_S = 5.0  # a TX queue stopped this long without a wake is a stall
 
 FAIL_WHATS = frozenset({
     "driver_mode", "ap_mode_unsupported", "mode_change", "busy", "register_frame", "driver_init",
@@ -74,8 +75,8 @@ class Aggregate:
         self.txq_stops = 0
         self.txq_wakes = 0
         self.txq_full = 0
-        self.txq_open_since: float | None = None
-        self.txq_open_ref: tuple[str, int] | None = None
+        # per interface: (stopped at, evidence) of a queue stopped and not yet woken
+        self.txq_open: dict[str, tuple[float | None, tuple[str, int]]] = {}
         self.txq_episodes = 0
         self.txq_window: deque[float] = deque()
         self.txq_max_rate = 0  # stops within 10 s
@@ -219,6 +220,8 @@ class Aggregate:
             c[k] = c.get(k, 0) + 1
         if ev.station is not None and k not in _RUN_NEUTRAL:
             self.run.activity = True
+        if self.txq_open and k not in (K.TXQ_STOP, K.TXQ_WAKE):
+            self._txq_check(ts if ts is not None else up, k in _LEAVING)
         handler = _HANDLERS.get(k)
         if handler is not None:
             handler(self, ev)
@@ -245,6 +248,22 @@ class Aggregate:
                     self.hs_unrecovered[group] += 1
         if st is not None and self.tracker.ended:
             self._drain()
+
+    def _txq_stalled(self, dev: str, ref: tuple[str, int]) -> None:
+        self.txq_open.pop(dev, None)
+        self.note("tx_queue_stall", None, station="", ref=ref)
+        self.keys["tx_stuck"] = self.keys.get("tx_stuck", 0) + 1
+
+    def _txq_check(self, t: float | None, leaving: bool) -> None:
+        """A queue stopped and not woken within :data:`TXQ_STALL_S` (or still stopped when a station
+        leaves after that long) is a stall."""
+        for dev, (since, ref) in list(self.txq_open.items()):
+            if since is not None and t is not None and (t > 1e8) != (since > 1e8):
+                continue  # an uptime and a wall-clock time (no clock alignment yet): not comparable
+            if since is not None and t is not None and t - since >= TXQ_STALL_S:
+                self._txq_stalled(dev, ref)
+            elif leaving and (since is None or t is None):
+                self._txq_stalled(dev, ref)
 
     def _hs_timeout(self, ev: Event, group: bool) -> None:
         key = (ev.station or "", group)
@@ -294,11 +313,10 @@ class Aggregate:
             cur = st.current
             if cur is not None and cur.eapol_tx1 >= 1 and cur.eapol_rx == 0 and cur.timeouts:
                 self.note("missing_eapol_rx", None, station=st.mac, ref=cur.start_ref)
-        if self.txq_open_since is not None:
+        for dev, (since, ref) in list(self.txq_open.items()):
             end = self.last_t
-            if end is None or end - self.txq_open_since >= 5.0 or self.txq_stops <= 1:
-                self.note("tx_queue_stall", None, ref=self.txq_open_ref)
-                self.keys["tx_stuck"] = self.keys.get("tx_stuck", 0) + 1
+            if since is None or end is None or end - since >= TXQ_STALL_S or self.txq_stops <= 1:
+                self._txq_stalled(dev, ref)
         for dev, n in self.link_not_ready.items():
             if n >= 2 and dev not in self.link_ready:
                 for ref in self.link_refs.get(dev, []):
@@ -451,10 +469,15 @@ def _txq_stop(a: Aggregate, ev: Event) -> None:
         a.txq_full += 1
         a.note("tx_queue_full", ev, station="")
         a.note("driver_error", ev, station="")
-    if a.txq_open_since is None:
+    if ev.params.get("stuck"):  # the driver itself says the queue is stuck
         a.txq_episodes += 1
-        a.txq_open_since = t if t is not None else 0.0
-        a.txq_open_ref = (ev.file, ev.line)
+        a.note("tx_queue_stall", ev, station="")
+        return
+    a._txq_check(t, False)
+    dev = str(ev.params.get("dev") or ev.params.get("queue") or "")
+    if dev not in a.txq_open and len(a.txq_open) < 64:
+        a.txq_episodes += 1
+        a.txq_open[dev] = (t, (ev.file, ev.line))
     if t is not None:
         w = a.txq_window
         w.append(t)
@@ -467,9 +490,24 @@ def _txq_stop(a: Aggregate, ev: Event) -> None:
 
 
 def _txq_wake(a: Aggregate, ev: Event) -> None:
+    """Pair a wake with the queue it wakes: by interface name, else by wlan_gen2's BSS index (0 is the
+    station interface, the others the AP/P2P one), else (one driver, one queue) every stopped queue."""
     a.txq_wakes += 1
-    a.txq_open_since = None
-    a.txq_open_ref = None
+    t = ev.ts if ev.ts is not None else ev.uptime
+    a._txq_check(t, False)
+    dev = ev.params.get("dev")
+    if isinstance(dev, str) and dev in a.txq_open:
+        del a.txq_open[dev]
+        return
+    bss = str(ev.params.get("bss", ""))
+    if bss.isdigit():
+        sta = bss == "0"
+        match = [d for d in a.txq_open if d.startswith(("wlan", "sta")) == sta]
+        if match:
+            for d in match:
+                del a.txq_open[d]
+            return
+    a.txq_open.clear()
 
 
 def _wmt(a: Aggregate, ev: Event) -> None:
@@ -567,6 +605,9 @@ def _disconnect_reason(a: Aggregate, ev: Event, after_cleanup: bool = False) -> 
     if ev.params.get("by") == "sta":
         a.note("station_initiated_disconnect", ev)
 
+
+# events of a station leaving (a stopped queue still open then is a stall once the bound has passed)
+_LEAVING = frozenset({K.STA_DISCONNECTED, K.DISASSOC, K.DEAUTH, K.INACTIVITY, K.CLIENT_DISCONNECTED})
 
 # IEEE 802.11 reason codes of a key handshake timeout -> group key?
 _HANDSHAKE_REASONS = {15: False, 16: True}

@@ -121,3 +121,35 @@ def test_client_side_group_key_timeout() -> None:
 def test_monitor_interface_failure_is_benign_noise() -> None:
     (e,) = parse_line("Failed to create interface mon.wlan1: -95 (Not supported)")
     assert e.kind == K.BENIGN and e.params["what"] == "monitor_iface"
+
+
+STOP = "p2pHardStartXmit:(TX INFO)netif_stop_subqueue for {dev}, Queue len: 512"
+WAKE = "kalSendCompleteAndAwakeQueue:(TX INFO)netif_wake_subqueue for bss: {bss}. Queue len: 0"
+LEAVE = "wlan0: deauthenticated from 02:00:00:00:0a:01 (Reason: 4=DISASSOC_DUE_TO_INACTIVITY)"
+
+
+def _kmsg(lines: list[tuple[float, str]]) -> str:
+    """/dev/kmsg records ``prio,seq,usec,-;message`` at the given uptimes."""
+    return "".join(f"6,{i},{int(t * 1e6)},-;{msg}\n" for i, (t, msg) in enumerate(lines))
+
+
+def test_tx_stall_is_paired_per_interface() -> None:
+    """ap0 and wlan0 stop; the wake for BSS 1 wakes ap0 only; wlan0 stays stopped 6 s until a station leaves."""
+    text = _kmsg([
+        (10.0, STOP.format(dev="ap0")),
+        (10.1, STOP.format(dev="wlan0")),
+        (10.2, WAKE.format(bss=1)),
+        (16.5, LEAVE),
+    ])
+    r = run_text(text)
+    f = finding(r, "tx_queue_stall")
+    assert f["evidence"] == [{"file": "-", "line": 2}]
+
+
+def test_tx_queue_woken_in_time_is_no_stall() -> None:
+    text = _kmsg([
+        (10.0, STOP.format(dev="ap0")),
+        (10.5, WAKE.format(bss=1)),
+        (20.0, LEAVE),
+    ])
+    assert "tx_queue_stall" not in kinds(run_text(text))
