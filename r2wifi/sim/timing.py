@@ -8,9 +8,11 @@ use :class:`FakeClock` (time advances instantly, nothing blocks) and the daemon 
 :class:`RealClock`.
 
 Rules:
-* ``--timing fast`` divides every *delay* by 20. *Timeouts* (how long the kernel waits for
-  userspace: the 2000 ms launcher reply, the 2000 ms /dev/stpwmt open wait) are divided by 20
-  too but never go below 1 s, so a loaded CI machine never turns a slow launcher into a failure.
+* ``--timing fast`` divides every *delay* by 20. *Timeouts* (how long the kernel waits: the 2000 ms
+  launcher reply, the 2000 ms /dev/stpwmt open wait, the 4000 ms WiFi op wait, the WMT RX wait) are
+  the driver's own numbers from :mod:`r2wifi.wmt.driver` (their one home); ``fast`` divides them by 20
+  too but never below their floor (1 s; 2 s for the WiFi op wait, which must outlast a reply wait),
+  so a loaded CI machine never turns a slow launcher into a failure.
 * The model adds every delay it spends (and every timeout that expires) to ``inherent_delay_s``.
 """
 
@@ -22,8 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from r2wifi.wmt import driver
+
 FAST_DIVISOR = 20.0
 FAST_TIMEOUT_FLOOR = 1.0
+FAST_TIMEOUT_FLOORS = {"wifi_op_wait": 2.0}
 
 # name -> seconds (realistic). Delays: work the driver does.
 REALISTIC: dict[str, float] = {
@@ -38,16 +43,17 @@ REALISTIC: dict[str, float] = {
     "wifi_off": 0.4,
     "netdev_create": 0.25,  # register_netdev of wlan0 / ap0 / p2p0
     "mode_switch": 0.5,  # p2p mode handler disable/enable
-    "netdev_wait": 0.3,  # one "Fail to get wlan0 net device, sleep 300ms"
-    "wifi_op_timeout": 4.0,  # fixed WiFi on/off op wait (btif-dead case)
+    "netdev_wait": driver.NETDEV_LOOKUP_S,  # one "Fail to get wlan0 net device, sleep 300ms"
     "bt_module_init": 0.2,
     "bt_on": 0.3,
     "chip_reset": 0.5,
 }
 # Timeouts: the kernel waiting for userspace.
 TIMEOUTS: dict[str, float] = {
-    "ul_cmd_reply": 2.0,  # launcher answer to srh_patch
-    "stpwmt_open": 2.0,  # /dev/stpwmt open waits for the core
+    "ul_cmd_reply": driver.UL_CMD_REPLY_S,  # launcher answer to srh_patch
+    "stpwmt_open": driver.STPWMT_OPEN_WAIT_S,  # /dev/stpwmt open waits for the core
+    "wifi_op_wait": driver.WIFI_OP_WAIT_S,  # mtk_wcn_wmt_func_ctrl's fixed wait for a WiFi op
+    "wmt_rx": driver.WMT_RX_TIMEOUT_S,  # one WMT event wait over STP (btif-dead)
 }
 
 
@@ -67,7 +73,8 @@ class Timing:
             return cls(
                 "fast",
                 {k: v / FAST_DIVISOR for k, v in REALISTIC.items()},
-                {k: max(FAST_TIMEOUT_FLOOR, v / FAST_DIVISOR) for k, v in TIMEOUTS.items()},
+                {k: max(FAST_TIMEOUT_FLOORS.get(k, FAST_TIMEOUT_FLOOR), v / FAST_DIVISOR)
+                 for k, v in TIMEOUTS.items()},
             )
         if mode == "zero":  # unit tests that only care about order of events
             return cls("zero", {k: 0.0 for k in REALISTIC}, dict(TIMEOUTS))

@@ -115,14 +115,15 @@ def test_launcher_exchange_over_socket(sim: SimBackend, run_cli: CliRunner, tmp_
     assert dmesg.startswith("[    7.")
 
 
-def test_bad_patch_dir_power_fails(sim: SimBackend, tmp_path: Path) -> None:
-    """A launcher pointed at a directory without patches: the power ioctl fails with EFAULT."""
+def test_s11_empty_patch_dir_powers_unpatched_over_socket(sim: SimBackend, tmp_path: Path) -> None:
+    """§11.2: srh_patch answered ok without SET_PATCH_NUM: the first power-on continues unpatched."""
     empty = tmp_path / "nothing"
     empty.mkdir()
     loader(sim)
     _w, _t, result = mini_launcher(sim, empty)
-    assert result == [-errno.EFAULT]
-    assert sim.status()["chip_powered"] is False
+    assert result == [0]
+    st = sim.status()
+    assert st["chip_powered"] is True and st["patched"] is False
 
 
 def test_inject_and_kmsg(sim: SimBackend, run_cli: CliRunner, tmp_path: Path) -> None:
