@@ -321,8 +321,8 @@ def test_read_returns_pending_command_once(rig: Rig) -> None:
 
     def once() -> None:
         if rig.model.poll(w.hid, 0) is True:
-            seen.append(bytes(rig.model.read(w.hid)))  # type: ignore[arg-type]
-            seen.append(bytes(rig.model.read(w.hid)))  # type: ignore[arg-type]
+            seen.append(bytes(rig.model.read(w.hid)))
+            seen.append(bytes(rig.model.read(w.hid)))
 
     rig.clock.hooks.append(once)
     w.ioctl(n("WMT_IOCTL_SET_STP_MODE"), 0x23)
