@@ -109,10 +109,6 @@ def _assoc_resp(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]] | No
     return K.CLIENT_ASSOC_REJECT, {"client": True, "bssid": m.group(1).lower(), "status": status}
 
 
-def _txq_full(m: re.Match[str], _c: Ctx) -> tuple[str, dict[str, object]]:
-    return K.TXQ_STOP, {"full": True, "queue": m.group(1)}
-
-
 def _wmt_event(msg: str) -> tuple[str, dict[str, object]] | None:
     """The event of a MediaTek WMT / STP / wlan_gen2 / launcher line, decided by the WMT table."""
     hit = wmt.classify(msg)
@@ -226,13 +222,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("Register frame command failed", R(r"Register frame command failed.*ret=(-1[146]\b|-114)"), _startup("busy")),
     ("Register frame command failed", R(r"Register frame command failed"), _startup("register_frame")),
     ("Device or resource busy", R(r"Device or resource busy"), _startup("busy")),
-    ("ctrl_iface exists", R(r"ctrl_iface exists and seems to be in use"), _startup("busy")),
-    ("driver initialization failed", R(r"driver initialization failed"), _startup("driver_init")),
     ("Could not set channel", R(r"Could not set channel"), _startup("set_channel")),
-    ("Interface initialization failed", R(r"Interface initialization failed"), _startup("init_failed")),
     ("Unable to setup interface", R(r"Unable to setup interface"), _startup("init_failed")),
-    ("wasn't started", R(r"Interface (\S+) wasn't started"), _startup("not_started")),
-    ("Failed to set beacon parameters", R(r"Failed to set beacon parameters"), _startup("beacon")),
     ("No such device", R(r"(?:Could not read interface|interface) (\S+) flags: No such device|No such device"),
      _startup("iface_missing")),
     ("does not exist", R(r"[Ii]nterface \S+ does not exist"), _startup("iface_missing")),
@@ -337,8 +328,6 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("Failed to set TX queue parameters", R(r"Failed to set TX queue parameters"), _what(K.BENIGN, "tx_queue_params")),
     ("Station flush failed", R(r"Station flush failed"), _what(K.BENIGN, "station_flush")),
     ("Could not connect to kernel driver", R(r"Could not connect to kernel driver"), _what(K.BENIGN, "connect_kernel_driver")),
-    ("staid", R(r"staid \d+ deleted"), _what(K.BENIGN, "staid_deleted")),
-    ("CONSOLE:", R(r"brcmfmac: CONSOLE:"), _what(K.BENIGN, "brcmfmac_console")),
     ("mac flush vdev", R(r"mac flush vdev"), _what(K.BENIGN, "ath10k_flush_info")),
     ("regulatory.db", R(r"failed to load regulatory\.db"), _what(K.BENIGN, "regulatory_db")),
     ("Direct firmware load", R(r"Direct firmware load for \S+ failed with error -2"),
@@ -352,11 +341,6 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("link is not ready", R(r"ADDRCONF\(NETDEV_UP\): (\S+): link is not ready"),
      lambda m, c: ("link_not_ready", {"dev": m.group(1)})),
     # --- kernel / driver
-    ("Firmware has halted or crashed", R(r"Firmware has halted or crashed"), _k(K.FIRMWARE_CRASH)),
-    ("firmware trap", R(r"firmware trap in dongle"), _k(K.FIRMWARE_CRASH)),
-    ("firmware halted", R(r"mailbox indicates firmware halted"), _k(K.FIRMWARE_CRASH)),
-    ("watchdog has fired", R(r"PSM's watchdog has fired"), _k(K.FIRMWARE_CRASH)),
-    ("Hardware restart was requested", R(r"Hardware restart was requested"), _k(K.FIRMWARE_CRASH)),
     ("firmware crashed", R(r"(?i)firmware crashed|fw crash"), _k(K.FIRMWARE_CRASH)),
     ("Microcode SW error", R(r"Microcode SW error detected"), _k(K.FIRMWARE_CRASH)),
     ("crashed", R(r"(?i)\b(?:firmware|fw)\b.*\bcrash"), _k(K.FIRMWARE_CRASH)),
@@ -370,18 +354,10 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("BUG:", R(r"BUG: (?:kernel NULL pointer|unable to handle|scheduling while atomic|sleeping function)"),
      _k(K.KERNEL_WARNING, oops=True)),
     ("failed to flush transmit queue", R(r"failed to flush transmit queue"), _k(K.KERNEL_WARNING, what="tx_flush")),
-    ("full tx queue", R(r"Dropping frame due to full tx queue (\d+)"), _txq_full),
-    ("Timeout waiting for hardware interrupt", R(r"(mmc\d+): Timeout waiting for hardware interrupt"),
-     _what(K.DRIVER_ERROR, "sdio_timeout")),
     ("CMD53", R(r"CMD53 .*failed"), _what(K.DRIVER_ERROR, "sdio_timeout")),
-    ("card", R(r"(mmc\d+): card \w+ removed"), _what(K.DRIVER_ERROR, "sdio_card_removed")),
     ("sdio", R(r"(?i)sdio.*(?:-110\b|timed out|time out)"), _what(K.DRIVER_ERROR, "sdio_timeout")),
-    ("-110", R(r"bcdc_msg failed w/status -110|query_dcmd.*-110"), _what(K.DRIVER_ERROR, "fw_cmd_timeout")),
-    ("timed out", R(r"\bcmd 0x[0-9a-fA-F]+=\w+ timed out"), _what(K.DRIVER_ERROR, "fw_cmd_timeout")),
     ("timed out", R(r"(?i)(?:firmware|fw|wmi|htc|mcu)\b.*\b(?:command|cmd).*timed? ?out"),
      _what(K.DRIVER_ERROR, "fw_cmd_timeout")),
-    ("chanspec", R(r"set chanspec (\S+) fail"), _what(K.DRIVER_ERROR, "set_channel")),
-    ("already exists", R(r"brcmf_add_if: ERROR: netdev:(\S+) already exists"), _what(K.DRIVER_ERROR, "netdev_exists")),
     ("bus is down", R(r"bus is down"), _what(K.DRIVER_ERROR, "bus_down")),
     ("NAKHANDLED", R(r"NAKHANDLED"), _what(K.DRIVER_ERROR, "sdio_nak")),
 ]
