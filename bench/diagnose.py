@@ -8,7 +8,12 @@ scanner (``R2WIFI_NO_GREP=1``) - and ``grep -cE`` over exactly the keyword patte
 prefilters with, and prints per path: MB/s, peak RSS, and the ratio to grep.
 Goals: >= 150 MB/s, peak RSS < 150 MB, within 5x of grep.
 
+Hostile inputs (``--hostile``, also run by default): a 1 MB gzip bomb (1 GiB of zeros, no newline),
+the same log newest-first (a GUI paste, read backwards), and redaction of 64 KiB and 1 MiB of
+backtracking bait; each prints its time and peak RSS (goal < 150 MB whatever the input).
+
     .venv/bin/python bench/diagnose.py --size-mb 200
+    .venv/bin/python bench/diagnose.py --size-mb 200 --only hostile
 """
 
 from __future__ import annotations
@@ -78,6 +83,88 @@ def run_child(log: Path, no_grep: bool, compiled: bool = False) -> dict[str, flo
     return json.loads(p.stdout)
 
 
+def build_bomb(path: Path, gib: int = 1) -> int:
+    """A gzip stream of ``gib`` GiB of zeros (about 1 MB per GiB)."""
+    import zlib
+
+    z = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * (1 << 20)
+    with open(path, "wb") as fh:
+        for _ in range(gib << 10):
+            fh.write(z.compress(block))
+        fh.write(z.flush())
+    return path.stat().st_size
+
+
+def build_newest_first(src: Path, path: Path) -> None:
+    """``src`` with its lines in reverse order and syslog stamps counting down (a GUI log view)."""
+    n = 0
+    with open(src, "rb") as fh:
+        for _ in fh:
+            n += 1
+    lines: list[bytes] = []
+    # written in blocks from the end of src backwards, without holding src in memory
+    size = src.stat().st_size
+    with open(src, "rb") as fh, open(path, "wb") as out:
+        pos = size
+        tail = b""
+        i = 0
+        while pos > 0:
+            start = max(0, pos - (4 << 20))
+            fh.seek(start)
+            buf = fh.read(pos - start) + tail
+            pos = start
+            parts = buf.split(b"\n")
+            tail = parts[0] if pos > 0 else b""
+            body = parts[1:] if pos > 0 else parts
+            lines = [ln for ln in reversed(body) if ln]
+            for ln in lines:
+                t = 86399 - (i * 86399 // max(n, 1))
+                out.write(b"Aug  4 %02d:%02d:%02d | hostapd | 1 | " % (t // 3600, t // 60 % 60, t % 60) + ln + b"\n")
+                i += 1
+
+
+def run_hostile(log: Path, tmp: Path) -> None:
+    bomb = tmp / "bomb.log.gz"
+    size = build_bomb(bomb)
+    r = run_child(bomb, False)
+    print(f"gzip bomb:    {size / 1e6:.1f} MB -> 1 GiB of zeros: {r['dt']:.2f} s, peak RSS {r['rss']:.0f} MB "
+          f"(goal < 150); notes: {r['notes']}")
+    rev = tmp / "newest-first.log"
+    build_newest_first(log, rev)
+    mb = rev.stat().st_size / (1 << 20)
+    r = run_child(rev, False)
+    print(f"newest-first: {mb:.0f} MB read backwards: {r['dt']:.2f} s = {mb / r['dt']:.0f} MB/s, "
+          f"peak RSS {r['rss']:.0f} MB (goal < 150), newest_first={r['newest_first']}")
+    rev.unlink()
+    p = subprocess.run([sys.executable, __file__, "--redact-child"], capture_output=True, text=True, check=True)
+    print(p.stdout, end="")
+
+
+def redact_child() -> int:
+    """Time learning + redacting backtracking bait of 64 KiB and 1 MiB (linear: ratio about 16)."""
+    from r2wifi.diagnose.redact import Redactor
+
+    bait = {
+        "ssid= then blanks": lambda n: "ssid=x" + " " * n + "y",
+        "unclosed quotes": lambda n: 'ssid "' * (n // 6),
+        "hyphen run after @": lambda n: "@ " + "a-" * (n // 2),
+        "DHCPACK( run": lambda n: "DHCPACK(" * (n // 8),
+    }
+    for name, make in bait.items():
+        dts = []
+        for n in (64 << 10, 1 << 20):
+            text = make(n)
+            t0 = time.perf_counter()
+            r = Redactor()
+            r.learn_line(text)
+            r.redact_text(text)
+            dts.append(time.perf_counter() - t0)
+        print(f"redact {name + ':':20} 64 KiB {dts[0]:.3f} s, 1 MiB {dts[1]:.3f} s "
+              f"(ratio {dts[1] / max(dts[0], 1e-9):.0f}; linear ~16, quadratic ~256)")
+    return 0
+
+
 def child(log: str) -> int:
     from r2wifi import accel
 
@@ -90,7 +177,9 @@ def child(log: str) -> int:
     dt = time.perf_counter() - t0
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"dt": dt, "rss": rss, "rss0": rss0, "findings": len(result["findings"]),  # type: ignore[arg-type]
-                      "stations": result["metrics"]["stations"]}))  # type: ignore[index]
+                      "stations": result["metrics"]["stations"],  # type: ignore[index]
+                      "notes": result.get("notes"),
+                      "newest_first": result["inputs"][0]["newest_first"]}))  # type: ignore[index]
     return 0
 
 
@@ -98,10 +187,14 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--child", metavar="LOG", help=argparse.SUPPRESS)
-    ap.add_argument("--only", choices=("compiled", "grep", "python"), help="measure only this path (default: all)")
+    ap.add_argument("--only", choices=("compiled", "grep", "python", "hostile"),
+                    help="measure only this path, or only the hostile inputs (default: all)")
+    ap.add_argument("--redact-child", action="store_true", help=argparse.SUPPRESS)
     ns = ap.parse_args()
     if ns.child:
         return child(ns.child)
+    if ns.redact_child:
+        return redact_child()
     with tempfile.TemporaryDirectory(prefix="r2wifi-bench-") as tmp:
         log = Path(tmp) / "hostapd-dd-and-kernel.log"
         n = build(log, ns.size_mb)
@@ -121,6 +214,10 @@ def main() -> int:
         if ns.only in (None, "python"):
             runs.append(("pure Python", run_child(log, True)))
         g = min(g, grep_seconds(log))
+        if ns.only in (None, "hostile"):
+            run_hostile(log, Path(tmp))
+    if not runs:
+        return 0
     first = runs[0][1]
     print(f"input:        {mb:.0f} MB, {first['findings']:.0f} findings, {first['stations']:.0f} stations")
     print(f"grep -cE:     {g:.2f} s = {mb / g:.0f} MB/s over the analyzer's {len(set(KEYWORDS))} keywords")
