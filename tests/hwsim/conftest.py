@@ -71,7 +71,7 @@ def scenario(hwsim_vm: VM, _scenario_cache: dict[str, Scenario],
              request: pytest.FixtureRequest) -> Callable[..., Scenario]:
     """``scenario(name)``: run it in the guest once per session (later calls reuse the outcome)."""
 
-    def _run(name: str, timeout: float = 400) -> Scenario:
+    def _run(name: str, timeout: float = 1200) -> Scenario:  # generous: the guest waits with TB_SLACK
         request.node._tb_logs = hwsim_vm.workdir / name  # for the failure report
         if name not in _scenario_cache:
             _scenario_cache[name] = run_scenario(hwsim_vm, name, timeout=timeout)

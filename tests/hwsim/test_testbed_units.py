@@ -74,3 +74,35 @@ def test_can_run_qemu_names_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(tbvm.shutil, "which", lambda name: None if name == "qemu-system-x86_64" else "/bin/x")
     reason = tbvm.can_run_qemu()
     assert reason is not None and "qemu-system-x86" in reason
+
+
+def test_not_expected_kind_dropped_only_when_the_log_proves_it() -> None:
+    """A real EAPOL-Key retransmission under load drops handshake_timeout/missing_eapol_rx from the baseline's
+    not-expected labels; without that line they stay (the labels describe the log, not the plan)."""
+    from testbed.scenario import labels_for_logs
+
+    clean = {"hostapd.log": "1.000000: wlan0: AP-STA-CONNECTED 02:00:00:00:01:00\n"}
+    loaded = {"hostapd.log": clean["hostapd.log"] + "1.5: wlan0: STA 02:00:00:00:01:00 WPA: EAPOL-Key timeout\n"}
+    _, kept, dropped = labels_for_logs("baseline", clean)
+    assert dropped == [] and {"handshake_timeout", "missing_eapol_rx"} <= set(kept)
+    _, kept, dropped = labels_for_logs("baseline", loaded)
+    assert set(dropped) == {"handshake_timeout", "missing_eapol_rx"}
+    assert "handshake_timeout" not in kept and "wrong_passphrase" in kept
+
+
+def test_guest_waits_get_the_load_slack(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guest runner's waits are stretched by TB_SLACK (default 4): a slow event is waited for, not failed."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("tb_scen_slack", REPO / "tools" / "testbed" / "guest" / "scenarios.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.SLACK >= 4
+    bed = mod.Bed.__new__(mod.Bed)
+    bed.steps = []
+    clock = iter([0.0, 10.0, 10.0])  # not there at 10 s (past the nominal 5 s), there on the next look
+    monkeypatch.setattr(mod.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(mod.time, "sleep", lambda s: None)
+    seen = iter([False, True])
+    assert bed.wait_for(lambda: next(seen), "event", 5) == 10.0
