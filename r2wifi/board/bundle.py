@@ -10,7 +10,8 @@ Rules:
 * Nothing leaves unredacted: every member, including the doctor report and the file names of
   given logs, goes through the redactor; the config is taken only in its masked form.
 * If redaction is unavailable (``r2wifi.diagnose.redact`` missing) no bundle is written at all.
-* Logs are capped (the last :data:`MAX_LOG` bytes of each) so a bundle stays postable.
+* Logs are capped (the last :data:`MAX_LOG` bytes of each) so a bundle stays postable; compressed
+  logs are decompressed first, within the caps of :mod:`r2wifi.logs.readers`.
 * The diagnosis (``r2wifi.diagnose.analyze.diagnose``) is optional: when it is missing or fails,
   the bundle says so in ``diagnosis.txt`` and is still written.
 """
@@ -48,16 +49,38 @@ class Collected:
 
 
 def _tail(path: Path) -> str:
-    with open(path, "rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        fh.seek(max(0, size - MAX_LOG))
-        data = fh.read()
+    """The last :data:`MAX_LOG` bytes of a log as text; a compressed log is decompressed (bounded) first."""
+    from r2wifi.logs import readers
+
+    with readers.open_regular(str(path)) as fh:
+        compressed = readers.compression_of(fh.read(6)) is not None
+        if not compressed:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - MAX_LOG))
+            data = fh.read()
+    notes: list[str] = []
+    if compressed:
+        src = readers.Source(str(path), str(path))
+        keep: list[bytes] = []
+        kept = size = 0
+        stream = readers.open_binary(src)
+        try:
+            while chunk := stream.read(1 << 20):
+                size += len(chunk)
+                keep.append(chunk)
+                kept += len(chunk)
+                while kept - len(keep[0]) >= MAX_LOG:
+                    kept -= len(keep.pop(0))
+        finally:
+            stream.close()
+        data = b"".join(keep)[-MAX_LOG:]
+        notes = src.notes
     text = data.decode("utf-8", "replace")
     if size > MAX_LOG:
         text = text.split("\n", 1)[-1]
         text = f"[... first {size - MAX_LOG} bytes left out ...]\n" + text
-    return text
+    return "".join(f"[{n}]\n" for n in notes) + text
 
 
 def _kernel_log(sv: SysView) -> tuple[str | None, Path | None]:
@@ -161,7 +184,7 @@ def collect(sv: SysView, logs: list[Path], config: Path | None,
             continue
         seen.add(rp)
         if not p.is_file():
-            raise UserError(f"--log {p}: no such file")
+            raise UserError(f"--log {p}: no such file" if not p.exists() else f"--log {p}: not a regular file")
         col.texts[f"logs/{n:02d}-{p.name}"] = _tail(p)
         col.log_paths.append(p)
     _config(config, col)

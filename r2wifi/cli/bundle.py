@@ -32,8 +32,10 @@ def run(args: argparse.Namespace) -> int:
     root = sysroot(args.root)
     logs = [Path(p) for p in args.log]
     for p in logs:
-        if not p.is_file():
+        if not p.exists():
             raise UserError(f"--log {p}: no such file")
+        if not p.is_file():
+            raise UserError(f"--log {p}: not a regular file (a FIFO, device or directory)")
     out = Path(args.output) if args.output else Path(f"r2wifi-bundle-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz")
     if out.is_dir():
         raise UserError(f"-o {out}: is a directory")

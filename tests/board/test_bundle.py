@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import stat
 import tarfile
 from pathlib import Path
+
+import pytest
 
 from tests.board.boardkit import healthy_system
 
@@ -60,3 +63,33 @@ def test_bundle_bad_log_is_user_error(run_cli, tmp_path: Path) -> None:  # type:
     r = run_cli("bundle", "-o", str(out), "--root", str(tmp_path), "--log", str(tmp_path / "missing.log"))
     assert r.returncode == 2 and "missing.log" in r.stderr and "Traceback" not in r.stderr
     assert not out.exists()
+
+
+def test_bundle_fifo_log_is_one_line_error(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A --log that is a FIFO is refused at once (no hang), exit 2, one line."""
+    fifo = tmp_path / "pipe.log"
+    os.mkfifo(fifo)
+    r = run_cli("bundle", "-o", str(tmp_path / "b.tar.gz"), "--root", str(tmp_path), "--log", str(fifo), timeout=60)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not a regular file" in r.stderr, r.stderr
+
+
+@pytest.mark.timeout(300)
+def test_bundle_of_hostile_and_compressed_logs(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Backtracking bait (a 256 KiB ssid= line) and a .gz log: bundled, decompressed, still redacted."""
+    root, log, cfg = _setup(run_cli, tmp_path)
+    bait = tmp_path / "bait.log"
+    bait.write_text(f"1700000001.0: ap0: STA {CLIENT_MAC} IEEE 802.11: associated\n"
+                    f"ssid={SSID}" + " " * (256 << 10) + "x\n" + 'ssid "' * 20_000 + "\n")
+    packed = tmp_path / "hostapd.log.1.gz"
+    packed.write_bytes(gzip.compress(log.read_bytes()))
+    out = tmp_path / "support.tar.gz"
+    r = run_cli("bundle", "-o", str(out), "--root", str(root), "--log", str(bait), "--log", str(packed),
+                "--config", str(cfg), timeout=280)
+    assert r.returncode == 0, r.stderr
+    with tarfile.open(out) as tf:
+        members = {m.name.split("/", 1)[1]: tf.extractfile(m).read() for m in tf.getmembers() if m.isfile()}  # type: ignore[union-attr]
+    gz_member = next(v for k, v in members.items() if k.endswith("hostapd.log.1.gz"))
+    assert b"IEEE 802.11: associated" in gz_member  # decompressed text, not gzip bytes
+    blob = b"".join(members.values())
+    for secret in (SECRET, CLIENT_MAC, SSID):
+        assert secret.encode() not in blob, secret
