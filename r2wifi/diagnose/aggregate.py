@@ -26,6 +26,7 @@ MAX_TIMELINE = 200
 MAX_VALUES = 20000
 MASS_WINDOW_S = 2.0
 MASS_MIN_STATIONS = 3
+RECOVERY_WINDOW_S = 300.0  # a recovery without its end line covers at most this long (the supervisor's cap)
 TXQ_STALL_S = 5.0  # a TX queue stopped this long without a wake is a stall
 
 FAIL_WHATS = frozenset({
@@ -68,6 +69,9 @@ class Aggregate:
         self.wmt: Counter[str] = Counter()
         self.wmt_ctx = wmt.WmtContext()
         self.startup_causes: list[str] = []  # cause lines of the runs that never came up (bounded)
+        self.stops: list[tuple[float | None, tuple[str, int]]] = []  # orderly AP stops, judged at finish
+        # r2wifi supervisor recoveries: start/end time, step, reason, ok, evidence (bounded)
+        self.recoveries: list[dict[str, object]] = []
         self.link_not_ready: Counter[str] = Counter()
         self.link_ready: set[str] = set()
         self.link_refs: dict[str, list[tuple[str, int]]] = {}
@@ -189,10 +193,31 @@ class Aggregate:
     def _stop(self, ev: Event) -> None:
         if self.run.enabled and not self.run.stopped:
             self.run.stopped = True
-            if not (self.run.errors & FAIL_WHATS):
-                self.clean_stops += 1
-                self.note("clean_shutdown", ev)
+            if not (self.run.errors & FAIL_WHATS) and len(self.stops) < MAX_TIMELINE:
+                # judged at finish(): a stop inside a supervisor recovery (maybe from another file) is
+                # the supervisor restarting hostapd, not a clean shutdown
+                self.stops.append((ev.ts, (ev.file, ev.line)))
         self.tracker.stop_all(ev, "ap_stopped")
+
+    def _judge_stops(self) -> None:
+        for t, ref in self.stops:
+            rec = self._recovery_at(t)
+            if rec is not None:
+                self.note("x_supervisor_restart", None, station="", ref=ref)
+            else:
+                self.clean_stops += 1
+                self.note("clean_shutdown", None, station="", ref=ref)
+
+    def _recovery_at(self, t: float | None) -> dict[str, object] | None:
+        if t is None:
+            return None
+        for rec in self.recoveries:
+            start = rec["start"]
+            end = rec.get("end")
+            if isinstance(start, float) and start - 2.0 <= t <= (end if isinstance(end, float) else
+                                                                  start + RECOVERY_WINDOW_S) + 2.0:
+                return rec
+        return None
 
     # ---------------------------------------------------------------- main entry
     def add(self, ev: Event) -> None:
@@ -306,6 +331,7 @@ class Aggregate:
             self.hs_unrecovered[group] += 1
         self.hs_open.clear()
         self._close_run()
+        self._judge_stops()
         _wmt_context(self)
         self.tracker.finish()
         self._drain()
@@ -361,6 +387,27 @@ def _startup(a: Aggregate, ev: Event) -> None:
             a.note("driver_init_failed", ev)
     if what == "device_node":
         a.note("startup_failure", ev)
+
+
+def _supervisor(a: Aggregate, ev: Event) -> None:
+    """r2wifi's supervisor: a recovery (its step, cause and time) and its outcome."""
+    what = ev.params.get("what")
+    t = ev.ts
+    if what == "recovery_start":
+        if len(a.recoveries) < MAX_EVIDENCE * 4:
+            a.recoveries.append({"start": t, "step": ev.params.get("step"), "reason": ev.params.get("reason_text"),
+                                 "ok": None, "ref": (ev.file, ev.line)})
+        a.note("x_supervisor_recovery", ev, station="")
+        return
+    open_rec = next((r for r in reversed(a.recoveries) if r["ok"] is None and r["step"] == ev.params.get("step")),
+                    None)
+    if what in ("recovery_ok", "recovery_failed") and open_rec is not None:
+        open_rec["end"] = t
+        open_rec["ok"] = what == "recovery_ok"
+    if what in ("recovery_failed", "degraded"):
+        a.note("x_supervisor_recovery_failed", ev, station="")
+    else:
+        a.note("x_supervisor_recovery", ev, station="")
 
 
 def _run_end(a: Aggregate, ev: Event) -> None:
@@ -644,6 +691,7 @@ _HANDLERS: dict[str, Handler] = {
     "module_mismatch": _note_kind("kernel_module_mismatch"),
     "service_failed": _service_failed,
     K.RUN_END: _run_end,
+    K.SUPERVISOR: _supervisor,
     "acl_reject": _note_kind("mac_acl_reject"),
     K.CLIENT_AUTH_TIMEOUT: _note_kind("client_auth_timeout"),
     K.CLIENT_ASSOC_REJECT: _assoc_reject,

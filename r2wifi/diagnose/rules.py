@@ -659,6 +659,32 @@ def _svc(a: Aggregate, r: Rule) -> list[Finding]:
     return [make(r, a, "service_failed", stations=[])] if a.keys.get("service_failed") else []
 
 
+@rule("R2W502", "x_supervisor_recovery", "warning", "the r2wifi supervisor recovered the AP",
+      meaning="`r2wifi run` detected a fault (its cause is the reason it logged) and ran a recovery step "
+              "(restart hostapd, reset WiFi, reset the chip). A failed recovery, or a supervisor that "
+              "reports itself degraded, is an error. hostapd stopping during a recovery is the supervisor "
+              "restarting it, not a clean shutdown.",
+      why="Each recovery interrupts every station; repeated ones point at the underlying fault (TX stall, "
+          "firmware crash, chip reset) named in the reason.",
+      example="2026-12-05T21:00:00.123 recovery: restart-hostapd (reason: TX queue stalled for 30 s)\n"
+              "2026-12-05T21:00:03.456 recovery: restart-hostapd done in 3.33 s (verified)",
+      fix="Follow the reason: see the other findings at that time (TX stall, firmware, WMT); `r2wifi status` "
+          "shows the recovery history.")
+def _recovery(a: Aggregate, r: Rule) -> list[Finding]:
+    keys = [k for k in ("x_supervisor_recovery", "x_supervisor_recovery_failed", "x_supervisor_restart")
+            if a.keys.get(k)]
+    if not keys:
+        return []
+    recs = [{"t": x["start"], "step": x["step"], "reason": x["reason"], "ok": x["ok"]} for x in a.recoveries]
+    failed = bool(a.keys.get("x_supervisor_recovery_failed")) or any(x["ok"] is False for x in recs)
+    last = recs[-1] if recs else None
+    explanation = r.meaning if last is None else (
+        f"{len(recs)} recovery(ies); last: {last['step']} because {last['reason']}"
+        + ("" if last["ok"] is None else " (succeeded)" if last["ok"] else " (FAILED)") + ".")
+    return [make(r, a, keys, stations=[], severity="error" if failed else None,
+                 params={"recoveries": recs[-12:]}, count=len(recs) or None, explanation=explanation)]
+
+
 def evaluate(a: Aggregate) -> list[Finding]:
     """Run every rule; findings sorted by severity (error first), then code."""
     out: list[Finding] = []

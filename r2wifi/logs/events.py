@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable
 
 from r2wifi.logs import wrappers
-from r2wifi.logs.catalog import hostap, kernel, wmt
+from r2wifi.logs.catalog import hostap, kernel, supervisor, wmt
 from r2wifi.logs.catalog.base import Message
 from r2wifi.logs.model import Event, K
 
@@ -182,12 +182,16 @@ def catalogue_event(m: Message, fields: dict[str, str], *, kernel: bool) -> tupl
         return K.TXQ_STOP, {"stuck": True, "queue": fields.get("q", ""), "detail": what, "key": m.key}
     if cls == "run_end":
         return K.RUN_END, {"key": m.key}
+    if cls == "supervisor":
+        return K.SUPERVISOR, {"what": what, "key": m.key, **fields}
     return K.DRIVER_ERROR, p  # driver:<what>
 
 
 def _catalogued(msg: str, kernel: bool) -> tuple[str, dict[str, object]] | None:
     """The event of a line one of the catalogues knows (kernel drivers, then hostapd / wpa_supplicant)."""
-    for table in (kernel_catalogue, hostap_catalogue) if kernel else (hostap_catalogue, kernel_catalogue):
+    tables = (kernel_catalogue, hostap_catalogue) if kernel else (hostap_catalogue, kernel_catalogue,
+                                                                    supervisor.classify)
+    for table in tables:
         hit = table(msg)
         if hit is not None:
             return catalogue_event(hit[0], hit[1], kernel=kernel)
@@ -372,7 +376,7 @@ _TIMED_OUT = R(r"(?<![\w-])-(?:110|62)\b|\bETIMEDOUT\b")
 
 KEYWORDS: tuple[str, ...] = tuple(dict.fromkeys(
     [needle for needle, _rx, _b in RULES]
-    + list(wmt.KEYWORDS) + list(hostap.KEYWORDS) + list(kernel.KEYWORDS)
+    + list(wmt.KEYWORDS) + list(hostap.KEYWORDS) + list(kernel.KEYWORDS) + list(supervisor.KEYWORDS)
     + ["brcmf", "ath10k", "ath11k", "rt2x00", "mwlwifi", "iwlwifi", "rtw", "rtl", "mt76", "ieee80211 phy"]
 ))
 

@@ -6,15 +6,21 @@ config error, another driver's firmware timeout), so the verdict must come from 
 
 from __future__ import annotations
 
+import inspect
+import string
+import time
+from pathlib import Path
+
 import pytest
 
-from r2wifi.logs.catalog import base, hostap, kernel
+from r2wifi.diagnose.analyze import diagnose
+from r2wifi.logs.catalog import base, hostap, kernel, supervisor
 from r2wifi.logs.events import parse_line
 from r2wifi.logs.model import K
 
 from .helpers import finding, kinds, run_text
 
-TABLES = {"hostap": hostap.TABLE, "kernel": kernel.TABLE}
+TABLES = {"hostap": hostap.TABLE, "kernel": kernel.TABLE, "supervisor": supervisor.TABLE}
 ENTRIES = [(name, m) for name, t in TABLES.items() for m in t.messages]
 
 
@@ -153,3 +159,54 @@ def test_tx_queue_woken_in_time_is_no_stall() -> None:
         (20.0, LEAVE),
     ])
     assert "tx_queue_stall" not in kinds(run_text(text))
+
+
+def _files(tmp: Path, **files: str) -> dict[str, object]:
+    for name, text in files.items():
+        (tmp / name).write_text(text)
+    return diagnose([str(tmp)])
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}"
+
+
+T0 = 1764968400.0
+AP_UP_DOWN = (f"{T0:.6f}: wlan0: interface state COUNTRY_UPDATE->ENABLED\n{T0 + 0.1:.6f}: wlan0: AP-ENABLED\n"
+              f"{T0 + 100:.6f}: wlan0: interface state ENABLED->DISABLED\n{T0 + 100.1:.6f}: wlan0: AP-DISABLED\n")
+
+
+def test_supervisor_recovery_is_a_finding_and_its_hostapd_stop_is_no_clean_shutdown(tmp_path: Path) -> None:
+    """The supervisor's log (its own file shape) next to hostapd's: one recovery with cause and time."""
+    sup = (f"{_iso(T0 + 99)} recovery: restart-hostapd (reason: TX queue stalled for 30 s)\n"
+           f"{_iso(T0 + 103)} recovery: restart-hostapd done in 4.00 s (verified)\n")
+    r = _files(tmp_path, **{"hostapd.log": AP_UP_DOWN, "r2wifi-run.log": sup})
+    f = finding(r, "x_supervisor_recovery")
+    assert f["severity"] == "warning"
+    (rec,) = f["params"]["recoveries"]
+    assert rec == {"t": T0 + 99, "step": "restart-hostapd", "reason": "TX queue stalled for 30 s", "ok": True}
+    assert "clean_shutdown" not in kinds(r)
+
+
+def test_without_a_recovery_the_stop_is_a_clean_shutdown(tmp_path: Path) -> None:
+    r = _files(tmp_path, **{"hostapd.log": AP_UP_DOWN})
+    assert "clean_shutdown" in kinds(r) and "x_supervisor_recovery" not in kinds(r)
+
+
+def test_failed_recovery_from_the_journal_is_an_error() -> None:
+    r = run_text("Dec  5 21:00:00 bpi r2wifi[812]: r2wifi run: recovery: reset-chip (reason: firmware assert)\n"
+                 "Dec  5 21:01:00 bpi r2wifi[812]: r2wifi run: recovery: reset-chip FAILED: chip did not answer "
+                 "in 60.00 s\n")
+    f = finding(r, "x_supervisor_recovery")
+    assert f["severity"] == "error" and f["params"]["recoveries"][0]["ok"] is False
+
+
+def test_the_supervisor_still_prints_the_catalogued_formats() -> None:
+    """The supervisor's source holds every literal piece of the recovery formats this catalogue reads."""
+    from r2wifi.service import supervisor as sv
+
+    src = inspect.getsource(sv)
+    for key in ("recovery_start", "recovery_ok", "recovery_failed", "degraded"):
+        m = supervisor.BY_KEY[key]
+        for literal, _f, _s, _c in string.Formatter().parse(m.fmt):
+            assert literal.strip() in src, (key, literal)

@@ -128,6 +128,9 @@ CASES: dict[str, tuple[str, str, str]] = {
                "[9.1] [STP-BTIF][I]stp_btif_tx:written(12)\n"),
     "R2W405": ("error", "[9.1] [MTK-WIFI] WIFI_write: WMT turn on WIFI fail!\n",
                "[9.1] [MTK-WIFI] WIFI_write: WMT turn on WIFI success!\n"),
+    "R2W502": ("warning", "2026-12-05T21:00:00.123 recovery: restart-hostapd (reason: TX queue stalled for 30 s)\n"
+                          "2026-12-05T21:00:03.456 recovery: restart-hostapd done in 3.33 s (verified)\n",
+               "2026-12-05T21:00:00.123 supervising ap0 (stall after 30 s, at most 5 recoveries in 600 s)\n"),
     "R2W501": ("error", "Jan  1 00:00:00 box systemd[1]: hostapd.service: Failed with result 'exit-code'.\n",
                "Jan  1 00:00:00 box systemd[1]: hostapd.service: Succeeded.\n"),
 }

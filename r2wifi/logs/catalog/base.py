@@ -16,7 +16,8 @@ blanks in the format match any (or no) blanks: pastes and builds differ in spaci
 * ``driver:<what>``: a driver error; ``fwcmd:<what>``: a command to the firmware failed (an error code
   of -110 ETIMEDOUT / -62 ETIME makes it a command timeout); ``fwtimeout:<what>``: a firmware command
   timed out; ``crash:<what>``: the firmware crashed / was restarted; ``txstall:<what>``: a TX queue is
-  stuck; ``sdio:<what>``: the SDIO bus failed; ``run_end``: the daemon's run ended (deinit).
+  stuck; ``sdio:<what>``: the SDIO bus failed; ``run_end``: the daemon's run ended (deinit);
+  ``supervisor:<what>``: r2wifi's own supervisor (recovery start / ok / failed, degraded).
 
 Matching: :class:`Table` compiles every entry of a catalogue into one alternation, searched once per
 message after a cheap keyword prefilter (each entry's longest literal piece); the first entry (in
@@ -32,7 +33,7 @@ from functools import cached_property
 
 SEVERITIES = ("error", "warning", "info")
 CLASSES = ("fatal", "startup", "config", "channel", "benign", "info", "driver", "fwcmd", "fwtimeout", "crash",
-           "txstall", "sdio", "run_end")
+           "txstall", "sdio", "run_end", "supervisor")
 
 
 @dataclass(frozen=True)
