@@ -11,6 +11,7 @@ Operations that change the card: ``mkdir``, ``create``, ``write``, ``fsync``, ``
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
@@ -85,8 +86,11 @@ def makedirs(ops: FileOps, path: Path, mode: int = 0o755) -> list[Path]:
     return list(reversed(missing))
 
 
-def write_file(ops: FileOps, path: Path, chunks: list[bytes] | bytes, mode: int = 0o644) -> None:
-    """Create ``path`` with the data and fsync it (no rename: for temp or brand-new names)."""
+def write_file(ops: FileOps, path: Path, chunks: Iterable[bytes] | bytes, mode: int = 0o644) -> None:
+    """Create ``path`` with the data (bytes, or chunks consumed one by one) and fsync it.
+
+    No rename: for temp or brand-new names (a failure leaves the partial file for the caller).
+    """
     fd = ops.create(path, mode)
     try:
         for chunk in [chunks] if isinstance(chunks, bytes) else chunks:
@@ -96,7 +100,7 @@ def write_file(ops: FileOps, path: Path, chunks: list[bytes] | bytes, mode: int 
         ops.close(fd)
 
 
-def replace_file(ops: FileOps, path: Path, data: bytes, mode: int = 0o644) -> None:
+def replace_file(ops: FileOps, path: Path, data: Iterable[bytes] | bytes, mode: int = 0o644) -> None:
     """Atomically and durably replace ``path``: temp name, fsync, rename, fsync the directory."""
     tmp = path.with_name(f".{path.name}.r2wifi.tmp")
     write_file(ops, tmp, data, mode)

@@ -29,31 +29,32 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from r2wifi.board import uenv
 from r2wifi.board.archive import Member, Payload
 from r2wifi.board.fileops import FileOps, RealFileOps, makedirs, replace_file, write_file
-from r2wifi.board.uimage import ImageInfo, verify_file, verify_image
+from r2wifi.board.uimage import FDT_MAGIC, UIMAGE_MAGIC, ImageInfo, verify_file, verify_image
 from r2wifi.errors import UserError
+from r2wifi.wmt.firmware import KNOWN_FILES, install_path
+from r2wifi.wmt.firmware import NVRAM_PATH as _NVRAM_ABS
 
 LINUX_DIR = "bananapi/bpi-r2/linux"
 HISTORY = ".r2wifi-kernels"
 CHUNK = 1024 * 1024
 WIFI_MAX = (5, 15)
 
-# Files the vendor driver opens by compiled-in path (platform.md B): basename -> path in BPI-ROOT.
-FIRMWARE_PATHS = {
-    "WMT_SOC.cfg": "system/etc/firmware/WMT_SOC.cfg",
-    "ROMv2_lm_patch_1_0_hdr.bin": "etc/firmware/ROMv2_lm_patch_1_0_hdr.bin",
-    "ROMv2_lm_patch_1_1_hdr.bin": "etc/firmware/ROMv2_lm_patch_1_1_hdr.bin",
-    "WIFI_RAM_CODE_7623": "etc/firmware/WIFI_RAM_CODE_7623",
-}
-NVRAM_PATH = "etc/firmware/nvram/WIFI"
+# Files the vendor driver opens by compiled-in path (platform.md B, home: r2wifi.wmt.firmware):
+# basename -> path in BPI-ROOT. The NVRAM is apart: it is never replaced once the board has one.
+NVRAM_PATH = _NVRAM_ABS.lstrip("/")
+FIRMWARE_PATHS = {install_path(kf).rsplit("/", 1)[-1]: install_path(kf).lstrip("/")
+                  for kf in KNOWN_FILES if install_path(kf) != _NVRAM_ABS}
+MODULES_TEXT_MAX = 4 * 1024 * 1024  # modules.builtin / kernel config: only the first 4 MiB are looked at
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ def wifi_support(payload: Payload, release: str) -> tuple[str, str]:
     configs.sort(key=lambda m: release not in m.path)
     for m in configs:
         with m.open() as fh:
-            text = fh.read().decode("utf-8", "replace")
+            text = fh.read(MODULES_TEXT_MAX).decode("utf-8", "replace")
         hit = re.search(r"^CONFIG_MTK_COMBO_WIFI=([ym])", text, re.M)
         if hit:
             return ("yes (built-in)" if hit.group(1) == "y" else "yes (module)", f"{m.path}")
@@ -224,7 +225,7 @@ def wifi_support(payload: Payload, release: str) -> tuple[str, str]:
     for m in payload.files("root"):
         if m.path == prefix + "modules.builtin":
             with m.open() as fh:
-                text = fh.read().decode("utf-8", "replace")
+                text = fh.read(MODULES_TEXT_MAX).decode("utf-8", "replace")
             if "wlan_gen2" in text or "mediatek/connectivity" in text:
                 return ("yes (built-in)", m.path)
             return ("no", f"{m.path} lists no wlan_gen2 / connectivity driver and no wlan_gen2.ko is shipped")
@@ -241,9 +242,20 @@ def _kernel_members(payload: Payload) -> list[Member]:
     return out
 
 
-def _read(m: Member) -> bytes:
+def _read_image(payload: Payload, m: Member) -> bytes:
+    """A kernel image member, read with the size bound of :attr:`Limits.max_image`."""
+    try:
+        return m.read(payload.limits.max_image)
+    except UserError as err:
+        raise UserError(f"{payload.source}: kernel image {err.message}") from None
+
+
+def _is_image(m: Member) -> bool:
+    if m.path.rsplit("/", 1)[-1].startswith("uImage"):
+        return True
     with m.open() as fh:
-        return fh.read()
+        head = fh.read(4)
+    return len(head) == 4 and int.from_bytes(head, "big") in (UIMAGE_MAGIC, FDT_MAGIC)
 
 
 def _sha(path: Path) -> str:
@@ -272,27 +284,22 @@ def _same_content(path: Path, member: Member | None, data: bytes | None) -> bool
 
 def prepare(payload: Payload, card: Card) -> Plan:
     """Check the source against the card and decide every step; writes nothing."""
-    kernels = _kernel_members(payload)
-    images: list[tuple[Member, bytes, ImageInfo]] = []
-    others: list[Member] = []
-    for m in kernels:
-        with m.open() as fh:
-            head = fh.read(4)
-        if m.path.rsplit("/", 1)[-1].startswith("uImage") or head in (b"\x27\x05\x19\x56", b"\xd0\x0d\xfe\xed"):
-            data = _read(m)
-            images.append((m, data, verify_image(data)))
-        else:
-            others.append(m)
-    main = [t for t in images if not t[0].path.endswith("_nodt")]
-    nodt = [t for t in images if t[0].path.endswith("_nodt")]
+    # Only the image that boots and one _nodt variant are read (each bounded by max_image) and
+    # verified; the _nodt one is dropped from memory again and streamed from the source later.
+    images = [m for m in _kernel_members(payload) if _is_image(m)]
+    main = [m for m in images if not m.path.endswith("_nodt")]
+    nodt = [m for m in images if m.path.endswith("_nodt")]
     if not main:
         raise UserError(f"{payload.source}: no kernel image under {LINUX_DIR}/")
-    member, data, info = main[0]
+    member = main[0]
+    data = _read_image(payload, member)
+    info = verify_image(data)
     if not info.ok:
         raise UserError(f"{payload.source}: kernel {member.path.rsplit('/', 1)[-1]} refused: {'; '.join(info.problems)}")
-    for m, _d, i in nodt:
-        if not i.ok:
-            raise UserError(f"{payload.source}: {m.path} refused: {'; '.join(i.problems)}")
+    for m in nodt[:1]:
+        problems = verify_image(_read_image(payload, m)).problems
+        if problems:
+            raise UserError(f"{payload.source}: {m.path} refused: {'; '.join(problems)}")
 
     notes: list[str] = []
     warnings: list[str] = []
@@ -333,11 +340,11 @@ def prepare(payload: Payload, card: Card) -> Plan:
     plan = Plan(payload, card, release, info, kernel_name, data, wifi, warnings=warnings, notes=notes)
 
     # BPI-BOOT: the _nodt variant and device trees; uImage itself is never overwritten.
-    for _m, d, _i in nodt[:1]:
-        plan.boot_steps.append(_file_step("boot", card.linux_dir / f"{kernel_name}_nodt", None, d, 0o755))
-    for m, _d, _i in main[1:] + nodt[1:]:
+    for m in nodt[:1]:
+        plan.boot_steps.append(_file_step("boot", card.linux_dir / f"{kernel_name}_nodt", m, None, 0o755))
+    for m in main[1:] + nodt[1:]:
         notes.append(f"extra image {m.path} not installed")
-    image_ids = {id(t[0]) for t in images}
+    image_ids = {id(m) for m in images}
     for m in payload.files("boot"):
         if id(m) in image_ids:
             continue
@@ -459,26 +466,28 @@ def _copy_backup(ops: FileOps, path: Path) -> Path:
     return dest
 
 
-def _chunks(step: Step, progress: Progress | None) -> list[bytes]:
+def _chunks(step: Step, progress: Progress | None) -> Iterator[bytes]:
+    """The step's data, one CHUNK at a time (never the whole file in memory)."""
     if step.data is not None:
-        if progress:
-            progress(len(step.data))
-        return [step.data[i:i + CHUNK] for i in range(0, len(step.data), CHUNK)] or [b""]
+        view = memoryview(step.data)
+        for i in range(0, len(view), CHUNK):
+            if progress:
+                progress(min(CHUNK, len(view) - i))
+            yield bytes(view[i:i + CHUNK])
+        return
     assert step.member is not None
-    out = []
     with step.member.open() as fh:
         for chunk in iter(lambda: fh.read(CHUNK), b""):
-            out.append(chunk)
             if progress:
                 progress(len(chunk))
-    return out or [b""]
+            yield chunk
 
 
 def _put_file(ops: FileOps, step: Step, result: Result, progress: Progress | None) -> None:
     makedirs(ops, step.dest.parent)
     if step.dest.exists():
         result.backups.append(_copy_backup(ops, step.dest))
-    replace_file(ops, step.dest, b"".join(_chunks(step, progress)), step.mode)
+    replace_file(ops, step.dest, _chunks(step, progress), step.mode)
     result.written.append(step.dest)
 
 
@@ -497,15 +506,15 @@ def _install_modules(ops: FileOps, plan: Plan, result: Result, progress: Progres
     for step in plan.modules_steps:
         rel = step.dest.relative_to(final) if step.dest != final else Path(".")
         target = staging / rel
+        _only_real_dirs(staging, target if step.kind == "dir" else target.parent)
         if step.kind == "dir":
             if not target.exists():
-                makedirs(ops, target)
-                dirs.append(target)
+                dirs.extend(makedirs(ops, target))
         elif step.kind == "symlink":
-            makedirs(ops, target.parent)
+            dirs.extend(makedirs(ops, target.parent))
             ops.symlink(step.linkname, target)
         else:
-            makedirs(ops, target.parent)
+            dirs.extend(makedirs(ops, target.parent))
             write_file(ops, target, _chunks(step, progress), step.mode)
     for d in sorted(set(dirs), key=lambda p: len(p.parts), reverse=True):
         ops.fsync_dir(d)
@@ -517,6 +526,20 @@ def _install_modules(ops: FileOps, plan: Plan, result: Result, progress: Progres
     ops.fsync_dir(moddir)
     result.written.append(final)
     return final
+
+
+def _only_real_dirs(base: Path, path: Path) -> None:
+    """Second guard behind :func:`r2wifi.board.archive.validate_tree`: every existing component of
+    ``path`` below ``base`` is a real directory (never a link), so a write cannot leave ``base``."""
+    probe = base
+    for comp in path.relative_to(base).parts:
+        probe = probe / comp
+        try:
+            st = probe.lstat()
+        except FileNotFoundError:
+            return
+        if not stat.S_ISDIR(st.st_mode):
+            raise UserError(f"{probe} is not a directory (a link or file in the way); refusing to write below it")
 
 
 def _depmod(ops: FileOps, plan: Plan, final: Path, run: Runner, result: Result) -> None:

@@ -74,6 +74,11 @@ KNOWN_FILES: tuple[KnownFile, ...] = (
 )
 
 
+def install_path(kf: KnownFile, patch_dir: str = DEFAULT_PATCH_DIR) -> str:
+    """The absolute compiled-in path of ``kf`` (patch files: inside ``patch_dir``)."""
+    return f"{patch_dir.rstrip('/')}/{kf.path}" if kf.in_patch_dir else kf.path
+
+
 class FirmwareError(UserError):
     """A firmware file is missing, short or has an invalid header."""
 
