@@ -84,24 +84,7 @@ def make(r: Rule, a: Aggregate, key: str | Iterable[str], *, severity: str | Non
     }
 
 
-def simple(key: str) -> Check:
-    def check(a: Aggregate, r: Rule) -> list[Finding]:
-        return [make(r, a, key)] if a.keys.get(key) else []
-
-    return check
-
-
 # ============================================================== station / connection lifecycle
-
-@rule("R2W101", "handshake_completed", "info", "4-way handshake completed",
-      meaning="At least one station completed the WPA pairwise 4-way handshake: keys were installed and the "
-              "station could send data.",
-      why="Shows that the passphrase and the EAPOL path work at least some of the time; a problem that "
-          "appears later in the same log is then not a configuration error.",
-      example="wlan0: STA 02:00:00:00:01:00 WPA: pairwise key handshake completed (RSN)",
-      fix="Nothing to do.")
-def _handshake_completed(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "handshake_completed")] if a.keys.get("handshake_completed") else []
 
 
 @rule("R2W102", "assoc_disassoc_loop", "warning", "station associates and drops again repeatedly",
@@ -109,7 +92,11 @@ def _handshake_completed(a: Aggregate, r: Rule) -> list[Finding]:
               "complete (no completed handshake / AP-STA-CONNECTED).",
       why="The station never gets a usable link; users see 'connecting...' forever or 'authentication failed'.",
       example="wlan0: STA b8:27:eb:96:4c:9d IEEE 802.11: associated\n"
-              "wlan0: STA b8:27:eb:96:4c:9d IEEE 802.11: disassociated\n(repeated)",
+              "wlan0: STA b8:27:eb:96:4c:9d IEEE 802.11: disassociated\n"
+              "wlan0: STA b8:27:eb:96:4c:9d IEEE 802.11: associated\n"
+              "wlan0: STA b8:27:eb:96:4c:9d IEEE 802.11: disassociated\n"
+              "wlan0: STA b8:27:eb:96:4c:9d IEEE 802.11: associated\n"
+              "wlan0: STA b8:27:eb:96:4c:9d IEEE 802.11: disassociated",
       fix="Check the station side first (its own log, driver and firmware; forget and re-add the network). On "
           "the AP, look at the other findings for the same station (wrong passphrase, missing EAPOL replies).")
 def _loop(a: Aggregate, r: Rule) -> list[Finding]:
@@ -190,19 +177,6 @@ def _hs_timeout(a: Aggregate, r: Rule) -> list[Finding]:
                  explanation="EAPOL-Key timeouts occurred but every affected handshake completed afterwards.")]
 
 
-@rule("R2W105", "missing_eapol_rx", "warning", "AP never receives the station's EAPOL replies",
-      meaning="The AP sent EAPOL-Key message 1/4 but never received message 2/4 from that station in the "
-              "same attempt.",
-      why="A missing reply is a transport problem (frames lost on air, or not delivered by the AP driver to "
-          "hostapd), not a wrong passphrase: a wrong passphrase still produces a 2/4 with a bad MIC.",
-      example="wlan0: STA d8:9b:3b:d5:88:22 WPA: sending 1/4 msg of 4-Way Handshake\n"
-              "wlan0: STA d8:9b:3b:d5:88:22 WPA: EAPOL-Key timeout",
-      fix="Check the AP driver's EAPOL path (control port / monitor interface), update the driver or use the "
-          "in-kernel one, and check the station's driver; try another channel.")
-def _missing_rx(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "missing_eapol_rx")] if a.keys.get("missing_eapol_rx") else []
-
-
 @rule("R2W106", "wrong_passphrase", "warning", "wrong passphrase (MIC failure on 4-way message 2/4)",
       meaning="The station's EAPOL-Key 2/4 failed the MIC check (or hostapd reported "
               "AP-STA-POSSIBLE-PSK-MISMATCH) and the same station never completed a handshake; on the client "
@@ -226,18 +200,6 @@ def _wrong_psk(a: Aggregate, r: Rule) -> list[Finding]:
         return []
     keys = (["invalid_mic"] if bad else []) + (["client_wrong_key"] if client else [])
     return [make(r, a, keys, stations=bad)]
-
-
-@rule("R2W107", "eapol_replay_counter_mismatch", "warning", "EAPOL-Key frames dropped (replay counter / state)",
-      meaning="hostapd dropped an EAPOL-Key reply because its replay counter did not match the last request, "
-              "or because it arrived in a state that does not expect it.",
-      why="Usually the reply to a retransmission crossed with the next retransmission: the link is slow or "
-          "lossy, or the station answers late (power save).",
-      example="wlan0: STA e0:b9:a5:34:57:83 WPA: received EAPOL-Key 2/2 Group with unexpected replay counter",
-      fix="Harmless when the handshake still completes; otherwise treat like a handshake timeout (station power "
-          "saving, radio conditions, driver).")
-def _replay(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "eapol_replay_counter_mismatch")] if a.keys.get("eapol_replay_counter_mismatch") else []
 
 
 @rule("R2W108", "group_key_handshake_timeout", "warning", "group key (GTK) handshake timed out",
@@ -278,22 +240,14 @@ def _reasons(a: Aggregate, r: Rule) -> list[Finding]:
     return out
 
 
-@rule("R2W110", "station_initiated_disconnect", "info", "the station itself disconnected",
-      meaning="The station sent the deauthentication/disassociation (or its own supplicant generated it).",
-      why="A disconnect the station chose is normal when the user leaves or switches networks; combined with "
-          "churn it points at the station's roaming or power management.",
-      example="disassocation: STA=3a:xx:xx:xx:xx:xx reason_code=8",
-      fix="Nothing to do on the AP unless it repeats; then look at the station's own log.")
-def _sta_init(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "station_initiated_disconnect")] if a.keys.get("station_initiated_disconnect") else []
-
-
 @rule("R2W111", "station_inactivity", "warning", "station removed for inactivity",
       meaning="The AP removed a station it considered inactive ('disassociated due to inactivity', or the "
               "DEAUTH/REMOVE timer on a station that was still connected and came straight back).",
       why="The station did not answer the AP's inactivity poll - typical of aggressive power saving or a "
           "driver that drops null-data frames; the user sees a short outage and a reconnect.",
-      example="wlan1: STA a0:20:a6:0a:2d:c8 IEEE802.11: deauthenticated due to inactivity (timer DEAUTH/REMOVE)",
+      example="wlan1: AP-STA-CONNECTED a0:20:a6:0a:2d:c8\n"
+              "wlan1: STA a0:20:a6:0a:2d:c8 IEEE 802.11: disassociated due to inactivity\n"
+              "wlan1: STA a0:20:a6:0a:2d:c8 IEEE802.11: deauthenticated due to inactivity (timer DEAUTH/REMOVE)",
       fix="Raise ap_max_inactivity in hostapd.conf (e.g. 3600) or set skip_inactivity_poll=1; update the "
           "station firmware / disable its power saving.")
 def _inactivity(a: Aggregate, r: Rule) -> list[Finding]:
@@ -318,7 +272,8 @@ def _inactivity(a: Aggregate, r: Rule) -> list[Finding]:
               "re-sending Authentication (4 or more in a row within seconds).",
       why="The AP's transmissions do not reach the station (TX path, antenna, channel, driver) so the station "
           "retries until it gives up.",
-      example="wlan0: STA 44:80:eb:cb:e5:88 IEEE 802.11: authenticated  (7 times within one second)",
+      example="1539711731.100000: wlan0: STA 44:80:eb:cb:e5:88 IEEE 802.11: did not acknowledge authentication "
+              "response",
       fix="Check the AP radio's TX path: antenna connectors, TX power, channel (try another), driver/firmware "
           "updates; compare with the other radio of the AP.")
 def _auth_noack(a: Aggregate, r: Rule) -> list[Finding]:
@@ -335,22 +290,15 @@ def _auth_noack(a: Aggregate, r: Rule) -> list[Finding]:
 @rule("R2W113", "mass_disassociation", "warning", "many stations dropped at the same moment",
       meaning="Three or more stations lost their connection within two seconds (not at an AP stop).",
       why="Points at the AP, not the stations: a firmware reset, channel switch/radar, or a driver restart.",
-      example="wlan0: AP-STA-DISCONNECTED 11:22:33:44:55:01\nwlan0: AP-STA-DISCONNECTED 11:22:33:44:55:02\n"
-              "wlan0: AP-STA-DISCONNECTED 11:22:33:44:55:03",
+      example="1539711731.000000: wlan0: AP-STA-CONNECTED 11:22:33:44:55:01\n"
+              "1539711731.100000: wlan0: AP-STA-CONNECTED 11:22:33:44:55:02\n"
+              "1539711731.200000: wlan0: AP-STA-CONNECTED 11:22:33:44:55:03\n"
+              "1539711931.000000: wlan0: AP-STA-DISCONNECTED 11:22:33:44:55:01\n"
+              "1539711931.100000: wlan0: AP-STA-DISCONNECTED 11:22:33:44:55:02\n"
+              "1539711931.200000: wlan0: AP-STA-DISCONNECTED 11:22:33:44:55:03",
       fix="Look at the kernel log at that moment (firmware crash, DFS radar event, driver reset).")
 def _mass(a: Aggregate, r: Rule) -> list[Finding]:
     return [make(r, a, "mass_disassociation", count=a.mass_events)] if a.mass_events else []
-
-
-@rule("R2W114", "mac_acl_reject", "warning", "station rejected by the MAC access list",
-      meaning="hostapd refused authentication because the station's MAC is not allowed (macaddr_acl / "
-              "accept_mac_file / deny_mac_file).",
-      why="The station can never join; phones with MAC randomisation hit this after an update.",
-      example="Station 9c:2e:a1:91:cc:29 not allowed to authenticate",
-      fix="Add the MAC to accept_mac_file (or remove it from deny_mac_file), or disable MAC randomisation for "
-          "this network on the station.")
-def _acl(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "mac_acl_reject")] if a.keys.get("mac_acl_reject") else []
 
 
 @rule("R2W115", "assoc_reject", "warning", "association rejected",
@@ -371,25 +319,6 @@ def _assoc_reject(a: Aggregate, r: Rule) -> list[Finding]:
     return out
 
 
-@rule("R2W116", "client_auth_timeout", "warning", "client: authentication with the AP timed out",
-      meaning="A station-side log shows Authentication frames to the AP going unanswered.",
-      why="The AP did not answer at all: AP firmware hang, AP out of range, or AP not beaconing on that channel.",
-      example="wlan7: authentication with b8:27:eb:33:98:14 timed out",
-      fix="Check the AP side at that moment (firmware crash, overloaded AP), signal strength and channel.")
-def _client_auth(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "client_auth_timeout")] if a.keys.get("client_auth_timeout") else []
-
-
-@rule("R2W117", "client_invalid_eapol_mic", "warning", "client: EAPOL-Key MIC invalid",
-      meaning="The station's supplicant dropped an EAPOL-Key frame with an invalid MIC.",
-      why="When the handshake also completes sometimes, this is a driver corrupting or mishandling EAPOL "
-          "frames, not a wrong password.",
-      example="wlan0: WPA: Invalid EAPOL-Key MIC - dropping packet",
-      fix="Update or replace the station's Wi-Fi driver; if it never completes, re-enter the passphrase.")
-def _client_mic(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "client_invalid_eapol_mic")] if a.keys.get("client_invalid_eapol_mic") else []
-
-
 @rule("R2W120", "benign_noise", "info", "known-harmless messages",
       meaning="Messages that look like errors but are known to be harmless (brcmfmac set_key noise, "
               "netlink attribute 213 version skew, AP-STA-POLL-OK, WMT pinctrl/unknown field, ...).",
@@ -403,15 +332,6 @@ def _benign(a: Aggregate, r: Rule) -> list[Finding]:
     whats = dict(sorted(a.benign.items()))
     return [make(r, a, "benign_noise", params={"what": whats}, stations=[],
                  explanation="Recognised harmless messages: " + ", ".join(f"{k} x{v}" for k, v in whats.items()))]
-
-
-@rule("R2W121", "clean_shutdown", "info", "AP stopped cleanly",
-      meaning="hostapd left the ENABLED state in an orderly way (stop, restart, reload).",
-      why="Disconnects at that moment are caused by the stop, not by the stations.",
-      example="wlan0: interface state ENABLED->DISABLED\nwlan0: AP-DISABLED\nwlan0: CTRL-EVENT-TERMINATING",
-      fix="Nothing to do.")
-def _clean(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "clean_shutdown", stations=[])] if a.keys.get("clean_shutdown") else []
 
 
 # ============================================================== AP start-up
@@ -433,131 +353,7 @@ def _startup(a: Aggregate, r: Rule) -> list[Finding]:
     return [make(r, a, "startup_failure", stations=[], params={"cause": causes}, explanation=explanation)]
 
 
-@rule("R2W202", "iface_busy_other_process", "error", "interface held by another network manager",
-      meaning="hostapd could not put the interface in AP mode because another nl80211 user owns it "
-              "(-16 EBUSY / -114 EALREADY, or 'Could not configure driver mode' without -95).",
-      why="wpa_supplicant, NetworkManager, dhcpcd or iwd manage the interface and fight hostapd for it.",
-      example="nl80211: Register frame command failed (type=208): ret=-114 (Operation already in progress)\n"
-              "nl80211: Could not configure driver mode",
-      fix="Stop the other manager for this interface: `nmcli device set wlan0 managed no`, add "
-          "`denyinterfaces wlan0` to dhcpcd.conf, `systemctl stop wpa_supplicant`, then start hostapd again.")
-def _busy(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "iface_busy_other_process", stations=[])] if a.keys.get("iface_busy_other_process") else []
-
-
-@rule("R2W203", "ap_mode_unsupported", "error", "the adapter/driver has no AP mode",
-      meaning="Setting the interface to AP mode failed with -95 (EOPNOTSUPP).",
-      why="The driver cannot act as an access point; no configuration change will help.",
-      example="nl80211: Failed to set interface 4 to mode 3: -95 (Operation not supported)",
-      fix="Check `iw list` ('Supported interface modes' must list AP); use an adapter/driver with AP support.")
-def _no_ap(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "ap_mode_unsupported", stations=[])] if a.keys.get("ap_mode_unsupported") else []
-
-
-@rule("R2W204", "set_channel_failed", "error", "channel or bandwidth rejected",
-      meaning="The driver refused the configured channel / channel width (hostapd 'Could not set channel', "
-              "brcmfmac 'set chanspec ... fail').",
-      why="The AP cannot start on that channel (regulatory domain, DFS, unsupported VHT80/HT40 layout).",
-      example="Could not set channel for kernel driver\nInterface initialization failed",
-      fix="Pick a non-DFS channel, set country_code, or reduce the width (vht_oper_chwidth=0, no HT40).")
-def _chan(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "set_channel_failed", stations=[])] if a.keys.get("set_channel_failed") else []
-
-
-@rule("R2W205", "config_unsupported_by_driver", "error", "a configured feature is not supported by the driver",
-      meaning="hostapd reported that the driver does not support a configured feature.",
-      why="hostapd refuses to start (or runs without the feature).",
-      example="Management frame protection (ieee80211w) not supported by the driver",
-      fix="Remove the feature from hostapd.conf (e.g. ieee80211w, wmm, ht_capab flags) or change driver.")
-def _unsupported(a: Aggregate, r: Rule) -> list[Finding]:
-    k = "config_unsupported_by_driver"
-    return [make(r, a, k, stations=[])] if a.keys.get(k) else []
-
-
-@rule("R2W206", "iface_missing", "error", "interface missing or never ready",
-      meaning="The configured interface does not exist (No such device), or the kernel reports it 'not ready' "
-              "repeatedly and it never becomes ready.",
-      why="hostapd cannot use an interface that is not there: wrong name, driver not loaded, renamed by udev.",
-      example="Could not read interface wlan1mon flags: No such device",
-      fix="Check `ip link` for the real name and set interface= accordingly; load the driver first.")
-def _missing(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "iface_missing", stations=[])] if a.keys.get("iface_missing") else []
-
-
-@rule("R2W207", "permission_denied", "error", "operation not permitted",
-      meaning="An operation on the interface failed with EPERM.",
-      why="hostapd lacks privileges (not root / missing CAP_NET_ADMIN) or rfkill blocks the radio.",
-      example="Could not set interface wlan1mon flags (DOWN): Operation not permitted",
-      fix="Run hostapd as root (or with CAP_NET_ADMIN and CAP_NET_RAW); check `rfkill list` and unblock.")
-def _perm(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "permission_denied", stations=[])] if a.keys.get("permission_denied") else []
-
-
-@rule("R2W208", "entropy_warning", "warning", "not enough entropy for key generation",
-      meaning="hostapd could not read enough strong random data at start-up.",
-      why="Keys are derived later (when the first station connects) - weaker start, and older hostapd may "
-          "refuse connections for a while.",
-      example="random: Only 0/20 bytes of strong random data available from /dev/random",
-      fix="Install and enable an entropy daemon (rng-tools / haveged) or use a kernel >= 5.6.")
-def _entropy(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "entropy_warning", stations=[])] if a.keys.get("entropy_warning") else []
-
-
-@rule("R2W209", "interface_flap", "warning", "the AP interface went down and up",
-      meaning="INTERFACE-DISABLED followed by INTERFACE-ENABLED within one hostapd run.",
-      why="Every station is dropped each time; often another tool toggles the interface or the driver resets.",
-      example="wlan1mon: INTERFACE-DISABLED\nwlan1mon: INTERFACE-ENABLED",
-      fix="Find what takes the interface down (NetworkManager, ifupdown hooks, a driver reset in the kernel log).")
-def _flap(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "interface_flap", stations=[])] if a.keys.get("interface_flap") else []
-
-
-@rule("R2W210", "driver_init_failed", "error", "driver-level AP initialisation failed",
-      meaning="nl80211 driver initialisation failed (mode change, frame registration, driver mode).",
-      why="hostapd cannot even attach to the interface.",
-      example="nl80211: Could not configure driver mode\nnl80211 driver initialization failed.",
-      fix="See the reported cause (interface busy, no AP mode); check the driver in dmesg.")
-def _drvinit(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "driver_init_failed", stations=[])] if a.keys.get("driver_init_failed") else []
-
-
 # ============================================================== driver / kernel
-
-@rule("R2W301", "driver_error", "warning", "Wi-Fi driver errors",
-      meaning="The Wi-Fi driver logged errors (failed commands, bus down, netdev conflicts, dropped frames).",
-      why="Driver errors explain stalls and disconnects that look like station problems.",
-      example="ieee80211 phy1: rt2x00queue_write_tx_frame: Error - Dropping frame due to full tx queue 2",
-      fix="Update kernel / driver / firmware; check power supply and the other driver findings.")
-def _drv(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "driver_error", stations=[])] if a.keys.get("driver_error") else []
-
-
-@rule("R2W302", "firmware_crash", "error", "Wi-Fi firmware crashed",
-      meaning="The Wi-Fi firmware halted, trapped, hit its watchdog or was restarted by the driver.",
-      why="All stations are dropped; often the radio stays dead until the driver is reloaded or reboot.",
-      example="ieee80211 phy0: brcmf_fw_crashed: Firmware has halted or crashed",
-      fix="Update the firmware package; avoid the trigger (DFS channels, many stations); reload the driver "
-          "(or let `r2wifi run` recover) when it happens.")
-def _fw(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "firmware_crash", stations=[])] if a.keys.get("firmware_crash") else []
-
-
-@rule("R2W303", "firmware_cmd_timeout", "error", "commands to the firmware time out",
-      meaning="The driver's control messages to the firmware timed out (-110 / 'timed out').",
-      why="The firmware or the bus to it hangs; configuration changes and key installs fail.",
-      example="brcmf_proto_bcdc_query_dcmd: brcmf_proto_bcdc_msg failed w/status -110",
-      fix="Reload the driver / reboot; update firmware; check the SDIO/PCIe findings.")
-def _fwcmd(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "firmware_cmd_timeout", stations=[])] if a.keys.get("firmware_cmd_timeout") else []
-
-
-@rule("R2W304", "sdio_bus_timeout", "error", "SDIO bus timeouts or card removal",
-      meaning="The SDIO host controller timed out talking to the Wi-Fi chip, or the card dropped off the bus.",
-      why="A hung bus takes the whole radio down; only a reset recovers.",
-      example="mmc1: Timeout waiting for hardware interrupt.\nbrcmfmac: mmc_submit_one: CMD53 sg block write failed -110",
-      fix="Check power supply and SDIO clock (lower it in the device tree), update kernel/firmware.")
-def _sdio(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "sdio_bus_timeout", stations=[])] if a.keys.get("sdio_bus_timeout") else []
 
 
 @rule("R2W305", "tx_queue_stall", "warning", "transmit queue stopped and not draining",
@@ -590,73 +386,7 @@ def _kwarn(a: Aggregate, r: Rule) -> list[Finding]:
     return []
 
 
-@rule("R2W307", "kernel_module_mismatch", "error", "kernel module version mismatch",
-      meaning="A Wi-Fi module disagrees about symbol versions with the running kernel.",
-      why="The module cannot load: no driver, no interface.",
-      example="rtl8187: disagrees about version of symbol ieee80211_free_hw",
-      fix="Rebuild / reinstall the module (or backports) for the running kernel; reboot into the matching kernel.")
-def _modmis(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "kernel_module_mismatch", stations=[])] if a.keys.get("kernel_module_mismatch") else []
-
-
-@rule("R2W308", "driver_not_loaded", "error", "the Wi-Fi driver is not present or not built",
-      meaning="The kernel says the Wi-Fi driver part is not built in / not loaded "
-              "(MediaTek: CONFIG_MTK_COMBO_WIFI is not defined).",
-      why="Nothing can bring up a wlan interface.",
-      example="[WLAN-MOD-INIT][I]do_wlan_drv_init:CONFIG_MTK_COMBO_WIFI is not defined",
-      fix="Build the kernel with the driver (BPI-R2: CONFIG_MTK_COMBO_WIFI=y); install it with `r2wifi kernel`.")
-def _notloaded(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "driver_not_loaded", stations=[])] if a.keys.get("driver_not_loaded") else []
-
-
-# ============================================================== MediaTek WMT
-
-def _wmt_rule(code: str, kind: str, title: str, meaning: str, why: str, example: str, fix: str) -> None:
-    rule(code, kind, "error", title, meaning=meaning, why=why, example=example, fix=fix)(simple(kind))
-
-
-_wmt_rule("R2W401", "wmt_init_failed", "WMT/consys driver initialisation failed",
-          "The MediaTek connectivity (WMT/consys) driver failed to initialise: common driver init failed, chip "
-          "id/power check failed, regulator/reset/EMI problems.",
-          "Without WMT nothing on the MT6625L (WiFi, BT) can be powered on.",
-          "[WCN-MOD-INIT][E]do_connectivity_driver_init(58):do common driver init failed, ret:-1",
-          "Check the device tree (consys node, reserved EMI memory, regulators) and that the kernel has the "
-          "connectivity drivers built in; `r2wifi doctor` checks these.")
-_wmt_rule("R2W402", "wmt_launcher_missing", "WMT launcher missing: STP mode never set",
-          "The WMT core had no HIF info or its user command channel timed out: the launcher "
-          "(stp_uart_launcher, or `r2wifi chip launch`) is not running or not answering.",
-          "Power-on of the chip is impossible until the launcher sets STP mode.",
-          "[WMT-CORE][E]wmt_core_stp_init(648):WMT-CORE: no hif info!",
-          "Start the launcher before turning WiFi on (`r2wifi chip launch`, or let `r2wifi run` supervise it).")
-_wmt_rule("R2W403", "wmt_patch_failed", "ROM patch search/download failed",
-          "The WMT core could not find or download the ROM patch.",
-          "The chip stays unusable without its patch.",
-          "[WMT-CORE][E]...:patch dwn fail (-1),patch_index(0)",
-          "Install the firmware set (ROMv2_lm_patch_1_0_hdr.bin etc.) into the launcher's -p directory; "
-          "`r2wifi firmware check`.")
-_wmt_rule("R2W404", "wmt_btif_failure", "BTIF/STP transport failure",
-          "The STP transport over BTIF failed: write errors, no ACK, CRC errors, RX timeouts from the chip.",
-          "The chip is unreachable; usually a device-tree (BTIF node/IRQ/clock) problem.",
-          "[STP-BTIF] ... stp btif write fail,len(12),written(0),retry_left(0)",
-          "Check the BTIF node, IRQ and clocks in the device tree; power-cycle the board.")
-_wmt_rule("R2W405", "wmt_wifi_on_failed", "turning WiFi on through /dev/wmtWifi failed",
-          "The WMT WiFi function did not come on (op timeout, wlan_gen2 probe failure, missing firmware image, "
-          "net device not found).",
-          "No wlan0/ap0 interface.",
-          "[MTK-WIFI] WIFI_write: WMT turn on WIFI fail!",
-          "Check WIFI_RAM_CODE_7623 and the NVRAM in /lib/firmware, and that the launcher is up; retry "
-          "`r2wifi wifi ap`.")
-
-
 # ============================================================== service
-
-@rule("R2W501", "service_failed", "error", "the system service failed",
-      meaning="systemd (or another service manager) reports the AP/DHCP unit failed or masked.",
-      why="The service does not run or restarts in a loop.",
-      example="hostapd.service: Failed with result 'exit-code'.",
-      fix="`systemctl status hostapd` / `journalctl -u hostapd`; unmask with `systemctl unmask hostapd`.")
-def _svc(a: Aggregate, r: Rule) -> list[Finding]:
-    return [make(r, a, "service_failed", stations=[])] if a.keys.get("service_failed") else []
 
 
 @rule("R2W502", "x_supervisor_recovery", "warning", "the r2wifi supervisor recovered the AP",
@@ -683,6 +413,246 @@ def _recovery(a: Aggregate, r: Rule) -> list[Finding]:
         + ("" if last["ok"] is None else " (succeeded)" if last["ok"] else " (FAILED)") + ".")
     return [make(r, a, keys, stations=[], severity="error" if failed else None,
                  params={"recoveries": recs[-12:]}, count=len(recs) or None, explanation=explanation)]
+
+
+# ============================================================== one-line rules, as data
+
+@dataclass(frozen=True, slots=True)
+class OneLine:
+    """A rule that reports its aggregate ``key`` when anything noted it: no logic of its own, only docs."""
+
+    code: str
+    kind: str
+    severity: str
+    title: str
+    meaning: str
+    why: str
+    example: str
+    fix: str
+    key: str
+    stations: bool = True  # report the stations noted with the key (False: a station-less finding)
+
+
+ONE_LINE: list[OneLine] = [
+    OneLine("R2W101", "handshake_completed", "info", "4-way handshake completed",
+        meaning="At least one station completed the WPA pairwise 4-way handshake: keys were installed and the "
+                "station could send data.",
+        why="Shows that the passphrase and the EAPOL path work at least some of the time; a problem that "
+            "appears later in the same log is then not a configuration error.",
+        example="wlan0: STA 02:00:00:00:01:00 WPA: pairwise key handshake completed (RSN)",
+        fix="Nothing to do.",
+            key="handshake_completed"),
+    OneLine("R2W105", "missing_eapol_rx", "warning", "AP never receives the station's EAPOL replies",
+        meaning="The AP sent EAPOL-Key message 1/4 but never received message 2/4 from that station in the "
+                "same attempt.",
+        why="A missing reply is a transport problem (frames lost on air, or not delivered by the AP driver to "
+            "hostapd), not a wrong passphrase: a wrong passphrase still produces a 2/4 with a bad MIC.",
+        example="wlan0: STA d8:9b:3b:d5:88:22 WPA: sending 1/4 msg of 4-Way Handshake\n"
+                "wlan0: STA d8:9b:3b:d5:88:22 WPA: EAPOL-Key timeout",
+        fix="Check the AP driver's EAPOL path (control port / monitor interface), update the driver or use the "
+            "in-kernel one, and check the station's driver; try another channel.",
+            key="missing_eapol_rx"),
+    OneLine("R2W107", "eapol_replay_counter_mismatch", "warning", "EAPOL-Key frames dropped (replay counter / state)",
+        meaning="hostapd dropped an EAPOL-Key reply because its replay counter did not match the last request, "
+                "or because it arrived in a state that does not expect it.",
+        why="Usually the reply to a retransmission crossed with the next retransmission: the link is slow or "
+            "lossy, or the station answers late (power save).",
+        example="wlan0: STA e0:b9:a5:34:57:83 WPA: received EAPOL-Key 2/2 Group with unexpected replay counter",
+        fix="Harmless when the handshake still completes; otherwise treat like a handshake timeout (station power "
+            "saving, radio conditions, driver).",
+            key="eapol_replay_counter_mismatch"),
+    OneLine("R2W110", "station_initiated_disconnect", "info", "the station itself disconnected",
+        meaning="The station sent the deauthentication/disassociation (or its own supplicant generated it).",
+        why="A disconnect the station chose is normal when the user leaves or switches networks; combined with "
+            "churn it points at the station's roaming or power management.",
+        example="disassocation: STA=3a:xx:xx:xx:xx:xx reason_code=8",
+        fix="Nothing to do on the AP unless it repeats; then look at the station's own log.",
+            key="station_initiated_disconnect"),
+    OneLine("R2W114", "mac_acl_reject", "warning", "station rejected by the MAC access list",
+        meaning="hostapd refused authentication because the station's MAC is not allowed (macaddr_acl / "
+                "accept_mac_file / deny_mac_file).",
+        why="The station can never join; phones with MAC randomisation hit this after an update.",
+        example="Station 9c:2e:a1:91:cc:29 not allowed to authenticate",
+        fix="Add the MAC to accept_mac_file (or remove it from deny_mac_file), or disable MAC randomisation for "
+            "this network on the station.",
+            key="mac_acl_reject"),
+    OneLine("R2W116", "client_auth_timeout", "warning", "client: authentication with the AP timed out",
+        meaning="A station-side log shows Authentication frames to the AP going unanswered.",
+        why="The AP did not answer at all: AP firmware hang, AP out of range, or AP not beaconing on that channel.",
+        example="wlan7: authentication with b8:27:eb:33:98:14 timed out",
+        fix="Check the AP side at that moment (firmware crash, overloaded AP), signal strength and channel.",
+            key="client_auth_timeout"),
+    OneLine("R2W117", "client_invalid_eapol_mic", "warning", "client: EAPOL-Key MIC invalid",
+        meaning="The station's supplicant dropped an EAPOL-Key frame with an invalid MIC.",
+        why="When the handshake also completes sometimes, this is a driver corrupting or mishandling EAPOL "
+            "frames, not a wrong password.",
+        example="wlan0: WPA: Invalid EAPOL-Key MIC - dropping packet",
+        fix="Update or replace the station's Wi-Fi driver; if it never completes, re-enter the passphrase.",
+            key="client_invalid_eapol_mic"),
+    OneLine("R2W121", "clean_shutdown", "info", "AP stopped cleanly",
+        meaning="hostapd left the ENABLED state in an orderly way (stop, restart, reload).",
+        why="Disconnects at that moment are caused by the stop, not by the stations.",
+        example="wlan0: interface state COUNTRY_UPDATE->ENABLED\nwlan0: AP-ENABLED\n"
+              "wlan0: interface state ENABLED->DISABLED\nwlan0: AP-DISABLED\nwlan0: CTRL-EVENT-TERMINATING",
+        fix="Nothing to do.",
+            key="clean_shutdown", stations=False),
+    OneLine("R2W202", "iface_busy_other_process", "error", "interface held by another network manager",
+        meaning="hostapd could not put the interface in AP mode because another nl80211 user owns it "
+                "(-16 EBUSY / -114 EALREADY, or 'Could not configure driver mode' without -95).",
+        why="wpa_supplicant, NetworkManager, dhcpcd or iwd manage the interface and fight hostapd for it.",
+        example="nl80211: Register frame command failed (type=208): ret=-114 (Operation already in progress)\n"
+                "nl80211: Could not configure driver mode",
+        fix="Stop the other manager for this interface: `nmcli device set wlan0 managed no`, add "
+            "`denyinterfaces wlan0` to dhcpcd.conf, `systemctl stop wpa_supplicant`, then start hostapd again.",
+            key="iface_busy_other_process", stations=False),
+    OneLine("R2W203", "ap_mode_unsupported", "error", "the adapter/driver has no AP mode",
+        meaning="Setting the interface to AP mode failed with -95 (EOPNOTSUPP).",
+        why="The driver cannot act as an access point; no configuration change will help.",
+        example="nl80211: Failed to set interface 4 to mode 3: -95 (Operation not supported)",
+        fix="Check `iw list` ('Supported interface modes' must list AP); use an adapter/driver with AP support.",
+            key="ap_mode_unsupported", stations=False),
+    OneLine("R2W204", "set_channel_failed", "error", "channel or bandwidth rejected",
+        meaning="The driver refused the configured channel / channel width (hostapd 'Could not set channel', "
+                "brcmfmac 'set chanspec ... fail').",
+        why="The AP cannot start on that channel (regulatory domain, DFS, unsupported VHT80/HT40 layout).",
+        example="Could not set channel for kernel driver\nInterface initialization failed",
+        fix="Pick a non-DFS channel, set country_code, or reduce the width (vht_oper_chwidth=0, no HT40).",
+            key="set_channel_failed", stations=False),
+    OneLine("R2W205", "config_unsupported_by_driver", "error", "a configured feature is not supported by the driver",
+        meaning="hostapd reported that the driver does not support a configured feature.",
+        why="hostapd refuses to start (or runs without the feature).",
+        example="Management frame protection (ieee80211w) not supported by the driver",
+        fix="Remove the feature from hostapd.conf (e.g. ieee80211w, wmm, ht_capab flags) or change driver.",
+            key="config_unsupported_by_driver", stations=False),
+    OneLine("R2W206", "iface_missing", "error", "interface missing or never ready",
+        meaning="The configured interface does not exist (No such device), or the kernel reports it 'not ready' "
+                "repeatedly and it never becomes ready.",
+        why="hostapd cannot use an interface that is not there: wrong name, driver not loaded, renamed by udev.",
+        example="Could not read interface wlan1mon flags: No such device",
+        fix="Check `ip link` for the real name and set interface= accordingly; load the driver first.",
+            key="iface_missing", stations=False),
+    OneLine("R2W207", "permission_denied", "error", "operation not permitted",
+        meaning="An operation on the interface failed with EPERM.",
+        why="hostapd lacks privileges (not root / missing CAP_NET_ADMIN) or rfkill blocks the radio.",
+        example="Could not set interface wlan1mon flags (DOWN): Operation not permitted",
+        fix="Run hostapd as root (or with CAP_NET_ADMIN and CAP_NET_RAW); check `rfkill list` and unblock.",
+            key="permission_denied", stations=False),
+    OneLine("R2W208", "entropy_warning", "warning", "not enough entropy for key generation",
+        meaning="hostapd could not read enough strong random data at start-up.",
+        why="Keys are derived later (when the first station connects) - weaker start, and older hostapd may "
+            "refuse connections for a while.",
+        example="random: Only 0/20 bytes of strong random data available from /dev/random",
+        fix="Install and enable an entropy daemon (rng-tools / haveged) or use a kernel >= 5.6.",
+            key="entropy_warning", stations=False),
+    OneLine("R2W209", "interface_flap", "warning", "the AP interface went down and up",
+        meaning="INTERFACE-DISABLED followed by INTERFACE-ENABLED within one hostapd run.",
+        why="Every station is dropped each time; often another tool toggles the interface or the driver resets.",
+        example="wlan1mon: INTERFACE-DISABLED\nwlan1mon: INTERFACE-ENABLED",
+        fix="Find what takes the interface down (NetworkManager, ifupdown hooks, a driver reset in the kernel log).",
+            key="interface_flap", stations=False),
+    OneLine("R2W210", "driver_init_failed", "error", "driver-level AP initialisation failed",
+        meaning="nl80211 driver initialisation failed (mode change, frame registration, driver mode).",
+        why="hostapd cannot even attach to the interface.",
+        example="nl80211: Could not configure driver mode\nnl80211 driver initialization failed.",
+        fix="See the reported cause (interface busy, no AP mode); check the driver in dmesg.",
+            key="driver_init_failed", stations=False),
+    OneLine("R2W301", "driver_error", "warning", "Wi-Fi driver errors",
+        meaning="The Wi-Fi driver logged errors (failed commands, bus down, netdev conflicts, dropped frames).",
+        why="Driver errors explain stalls and disconnects that look like station problems.",
+        example="ieee80211 phy1: rt2x00queue_write_tx_frame: Error - Dropping frame due to full tx queue 2",
+        fix="Update kernel / driver / firmware; check power supply and the other driver findings.",
+            key="driver_error", stations=False),
+    OneLine("R2W302", "firmware_crash", "error", "Wi-Fi firmware crashed",
+        meaning="The Wi-Fi firmware halted, trapped, hit its watchdog or was restarted by the driver.",
+        why="All stations are dropped; often the radio stays dead until the driver is reloaded or reboot.",
+        example="ieee80211 phy0: brcmf_fw_crashed: Firmware has halted or crashed",
+        fix="Update the firmware package; avoid the trigger (DFS channels, many stations); reload the driver "
+            "(or let `r2wifi run` recover) when it happens.",
+            key="firmware_crash", stations=False),
+    OneLine("R2W303", "firmware_cmd_timeout", "error", "commands to the firmware time out",
+        meaning="The driver's control messages to the firmware timed out (-110 / 'timed out').",
+        why="The firmware or the bus to it hangs; configuration changes and key installs fail.",
+        example="brcmf_proto_bcdc_query_dcmd: brcmf_proto_bcdc_msg failed w/status -110",
+        fix="Reload the driver / reboot; update firmware; check the SDIO/PCIe findings.",
+            key="firmware_cmd_timeout", stations=False),
+    OneLine("R2W304", "sdio_bus_timeout", "error", "SDIO bus timeouts or card removal",
+        meaning="The SDIO host controller timed out talking to the Wi-Fi chip, or the card dropped off the bus.",
+        why="A hung bus takes the whole radio down; only a reset recovers.",
+        example="mmc1: Timeout waiting for hardware interrupt.\nbrcmfmac: mmc_submit_one: CMD53 sg block write failed -110",
+        fix="Check power supply and SDIO clock (lower it in the device tree), update kernel/firmware.",
+            key="sdio_bus_timeout", stations=False),
+    OneLine("R2W307", "kernel_module_mismatch", "error", "kernel module version mismatch",
+        meaning="A Wi-Fi module disagrees about symbol versions with the running kernel.",
+        why="The module cannot load: no driver, no interface.",
+        example="[   71.553894] rtl8187: disagrees about version of symbol ieee80211_free_hw",
+        fix="Rebuild / reinstall the module (or backports) for the running kernel; reboot into the matching kernel.",
+            key="kernel_module_mismatch", stations=False),
+    OneLine("R2W308", "driver_not_loaded", "error", "the Wi-Fi driver is not present or not built",
+        meaning="The kernel says the Wi-Fi driver part is not built in / not loaded "
+                "(MediaTek: CONFIG_MTK_COMBO_WIFI is not defined).",
+        why="Nothing can bring up a wlan interface.",
+        example="[WLAN-MOD-INIT][I]do_wlan_drv_init:CONFIG_MTK_COMBO_WIFI is not defined",
+        fix="Build the kernel with the driver (BPI-R2: CONFIG_MTK_COMBO_WIFI=y); install it with `r2wifi kernel`.",
+            key="driver_not_loaded", stations=False),
+    OneLine("R2W501", "service_failed", "error", "the system service failed",
+        meaning="systemd (or another service manager) reports the AP/DHCP unit failed or masked.",
+        why="The service does not run or restarts in a loop.",
+        example="hostapd.service: Failed with result 'exit-code'.",
+        fix="`systemctl status hostapd` / `journalctl -u hostapd`; unmask with `systemctl unmask hostapd`.",
+            key="service_failed", stations=False),
+    # MediaTek WMT
+    OneLine("R2W401", "wmt_init_failed", "error", "WMT/consys driver initialisation failed",
+            meaning="The MediaTek connectivity (WMT/consys) driver failed to initialise: common driver init failed "
+                    "(another code than the Bluetooth part's -1, or with 'abort connectivity driver init', a launcher "
+                    "that cannot open /dev/stpwmt, or the WiFi part not built), chip id/power check failed, "
+                    "regulator/reset/EMI problems. The 'ret:-1' line alone is the compiled-out Bluetooth part of "
+                    "every healthy boot and is reported as harmless.",
+            why="Without WMT nothing on the MT6625L (WiFi, BT) can be powered on.",
+            example="[WCN-MOD-INIT][E]do_connectivity_driver_init(58):do common driver init failed, ret:-16\n"
+                    "[WCN-MOD-INIT][E]do_connectivity_driver_init(60):abort connectivity driver init, because "
+                    "common part is not ready",
+            fix="Check the device tree (consys node, reserved EMI memory, regulators) and that the kernel has the "
+          "connectivity drivers built in; `r2wifi doctor` checks these.", key="wmt_init_failed"),
+    OneLine("R2W402", "wmt_launcher_missing", "error", "WMT launcher missing: STP mode never set",
+            meaning="The WMT core had no HIF info or its user command channel timed out: the launcher "
+          "(stp_uart_launcher, or `r2wifi chip launch`) is not running or not answering.",
+            why="Power-on of the chip is impossible until the launcher sets STP mode.",
+            example="[WMT-CORE][E]wmt_core_stp_init(648):WMT-CORE: no hif info!",
+            fix="Start the launcher before turning WiFi on (`r2wifi chip launch`, or let `r2wifi run` supervise it).", key="wmt_launcher_missing"),
+    OneLine("R2W403", "wmt_patch_failed", "error", "ROM patch search/download failed",
+            meaning="The WMT core could not find or download the ROM patch.",
+            why="The chip stays unusable without its patch.",
+            example="[WMT-CORE][E]wmt_core_patch_dwn(1167):patch dwn fail (-1),patch_index(0)",
+            fix="Install the firmware set (ROMv2_lm_patch_1_0_hdr.bin etc.) into the launcher's -p directory; "
+          "`r2wifi firmware check`.", key="wmt_patch_failed"),
+    OneLine("R2W404", "wmt_btif_failure", "error", "BTIF/STP transport failure",
+            meaning="The STP transport over BTIF failed: write errors, no ACK, CRC errors, RX timeouts from the chip.",
+            why="The chip is unreachable; usually a device-tree (BTIF node/IRQ/clock) problem.",
+            example="[STP-BTIF][E]stp_btif_tx(160):stp btif write fail,len(12),written(0),retry_left(0),"
+                    "pid[88/wmtd]",
+            fix="Check the BTIF node, IRQ and clocks in the device tree; power-cycle the board.", key="wmt_btif_failure"),
+    OneLine("R2W405", "wmt_wifi_on_failed", "error", "turning WiFi on through /dev/wmtWifi failed",
+            meaning="The WMT WiFi function did not come on (op timeout, wlan_gen2 probe failure, missing firmware image, "
+          "net device not found).",
+            why="No wlan0/ap0 interface.",
+            example="[MTK-WIFI] WIFI_write: WMT turn on WIFI fail!",
+            fix="Check WIFI_RAM_CODE_7623 and the NVRAM in /lib/firmware, and that the launcher is up; retry "
+          "`r2wifi wifi ap`.", key="wmt_wifi_on_failed"),
+]
+
+
+def simple(key: str, stations: bool = True) -> Check:
+    def check(a: Aggregate, r: Rule) -> list[Finding]:
+        if not a.keys.get(key):
+            return []
+        return [make(r, a, key) if stations else make(r, a, key, stations=[])]
+
+    return check
+
+
+for _d in ONE_LINE:
+    rule(_d.code, _d.kind, _d.severity, _d.title, meaning=_d.meaning, why=_d.why, example=_d.example,
+         fix=_d.fix)(simple(_d.key, _d.stations))
 
 
 def evaluate(a: Aggregate) -> list[Finding]:

@@ -274,3 +274,22 @@ def test_client_wrong_key_after_the_ap_sent_3_of_4_is_not_a_wrong_passphrase(tmp
                   f"wlan0: STA {sta} WPA: EAPOL-Key timeout\n")
     kinds = {f["kind"] for f in diagnose([str(ap), str(client)])["findings"]}  # type: ignore[index]
     assert "wrong_passphrase" in kinds
+
+
+@pytest.mark.parametrize("code", sorted(r.code for r in RULES))
+def test_each_rules_documented_example_fires_it(code: str) -> None:
+    """The example printed in a rule's docs (docs/findings/<CODE>.md) makes that rule report, at its severity."""
+    rule = next(x for x in RULES if x.code == code)
+    r = run_text(rule.example + "\n")
+    found = [f for f in r["findings"] if f["code"] == code]
+    assert found, f"{code}: its example gives {[f['code'] for f in r['findings']]}"
+
+
+def test_one_line_rules_are_declared_as_data() -> None:
+    """Every rule without logic of its own is a row of ONE_LINE (no function per rule)."""
+    from r2wifi.diagnose.rules import ONE_LINE
+
+    assert len(ONE_LINE) >= 26
+    by_code = {r.code: r for r in RULES}
+    for d in ONE_LINE:
+        assert by_code[d.code].kind == d.kind and by_code[d.code].example == d.example.strip("\n")
