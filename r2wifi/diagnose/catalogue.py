@@ -38,12 +38,16 @@ def render_index() -> str:
              "| code | kind | severity | title |", "|---|---|---|---|"]
     for r in sorted(RULES, key=lambda r: r.code):
         lines.append(f"| [{r.code}]({r.code}.md) | `{r.kind}` | {r.severity} | {r.title} |")
+    lines += ["", "What each program's log lines mean (the message catalogues): [messages.md](messages.md)."]
     return "\n".join(lines) + "\n"
 
 
 def render_all() -> dict[str, str]:
+    from r2wifi.logs.catalog import listing  # the message catalogues' listing lives with them
+
     files = {f"{r.code}.md": render_rule(r) for r in RULES}
     files["README.md"] = render_index()
+    files["messages.md"] = listing.render_markdown(HEADER)
     return files
 
 
