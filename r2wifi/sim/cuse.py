@@ -312,10 +312,11 @@ class CuseDevice:
                 except OSError as e:
                     if e.errno == errno.ENOENT:  # the request vanished (its caller was killed)
                         continue
-                    if e.errno != errno.ENODEV:
-                        self.error = f"read: {e.strerror}"
-                    else:
-                        self.error = "the kernel closed the device (registration refused?)"
+                    gone = e.errno in (errno.ENODEV, errno.ECONNABORTED)
+                    self.error = self.error or (f"the kernel closed {self.path}" if gone else f"read: {e.strerror}")
+                    break
+                if not buf:  # end of file: the other side is gone (never from the real /dev/cuse)
+                    self.error = self.error or "the device was closed"
                     break
                 self._dispatch(buf)
         finally:
@@ -335,7 +336,25 @@ class CuseDevice:
         req = rec.request
         if isinstance(req, fp.InitRequest):
             self.send(self.session.init_reply(req.hdr.unique))
+            # The kernel registers the device while it takes our reply; when that fails (the major is
+            # in use) it aborts the connection at once, so the next read tells (ENODEV, not EAGAIN).
+            why = ""
+            first = b""
+            try:
+                first = os.read(self.fd, fp.READ_BUFFER)
+                why = "" if first else "closed"
+            except BlockingIOError:
+                pass
+            except OSError as e:
+                why = e.strerror or str(e)
+            if why:
+                self.error = (f"the kernel refused {self.path} ({self.session.dev_major}:{self.session.dev_minor}): "
+                              f"{why} (major in use by another driver or simulator?)")
+                self.stopping.set()
+                return
             self.ready.set()
+            if first:
+                self._dispatch(first)
             return
         if isinstance(req, fp.InterruptRequest):
             if rec.target_in_flight and self.front.interrupts == "eintr":

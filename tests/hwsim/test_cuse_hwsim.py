@@ -107,6 +107,7 @@ def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[s
     s.r2("start", "sim", "start", "--cuse", "--timing", "fast", "--kmsg", "--firmware-dir", PATCH_DIR)
     try:
         data["nodes_at_start"] = s.py("nodes_at_start", STAT_NODES)
+        s.sh("second", f"R2WIFI_SIM_DIR=/tmp/cuse-second {s.r2wifi} sim start --cuse --timing fast --radio none")
         s.r2("init", "--backend", "real", "chip", "init", "-v")
         data["nodes_after_init"] = s.py("nodes_after_init", STAT_NODES)
         data["raw"] = s.py("raw", RAW_IOCTLS)
@@ -132,6 +133,7 @@ def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[s
                                           "p = launcher_pid()\n"
                                           "p and os.kill(p, signal.SIGTERM)\n"]) + "; sleep 1")
         s.r2("stop", "sim", "stop")
+        s.sh("second_stop", f"R2WIFI_SIM_DIR=/tmp/cuse-second {s.r2wifi} sim stop 2>/dev/null; true")
         data["nodes_after_stop"] = s.py("nodes_after_stop", STAT_NODES)
         s.sh("netdevs_after_stop", "ls /sys/class/net; cat /sys/class/net/wlan0/address")
     yield s, data
@@ -143,6 +145,15 @@ def test_sim_start_cuse_serves_only_wmtdetect_until_module_init(cuse_story):
     assert "CUSE nodes" in s.steps["start"].out
     assert data["nodes_at_start"] == {"/dev/wmtdetect": [True, 154, 0], "/dev/stpwmt": None,
                                       "/dev/wmtWifi": None}, s.explain()
+
+
+def test_a_second_simulator_fails_in_one_line_on_the_busy_major(cuse_story):
+    """Major 154 is taken by the first simulator: the second one says so and exits 2, the first keeps its node."""
+    s, data = cuse_story
+    res = s.steps["second"]
+    assert res.rc == 2, s.explain()
+    assert res.err.count("\n") == 1 and "/dev/wmtdetect" in res.err and "Traceback" not in res.err, res.err
+    assert data["nodes_after_init"]["/dev/wmtdetect"] == [True, 154, 0]
 
 
 def test_loader_do_module_init_makes_stpwmt_and_wmtwifi_appear(cuse_story):

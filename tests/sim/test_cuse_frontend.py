@@ -321,3 +321,22 @@ def test_stop_closes_every_device(rig):
         end.settimeout(WAIT)
         assert end.recv(100) == b""  # the server closed its /dev/cuse fd: the node goes away
     assert front.nodes() == []
+
+
+def test_a_refused_registration_fails_start_with_one_clear_error(fw):
+    """The kernel drops the connection right after CUSE_INIT (major in use): start() names the node."""
+
+    def refusing_opener() -> int:
+        kern, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        server.setblocking(False)
+        kern.send(fp.request_bytes(fp.CUSE_INIT, 1, struct.pack("<IIII", 7, 38, 0, 0)))
+        kern.close()
+        return server.detach()
+
+    said: list[str] = []
+    front = CuseFrontend(DriverModel(timing=Timing.named("fast"), firmware_dir=str(fw)), opener=refusing_opener,
+                         dev_dir=None, say=said.append)
+    with pytest.raises(OSError) as exc:
+        front.start()
+    assert "/dev/wmtdetect (154:0)" in str(exc.value.strerror) and "\n" not in str(exc.value.strerror)
+    assert front.nodes() == []
