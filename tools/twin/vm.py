@@ -2,7 +2,7 @@
 
 Theory of operation: :class:`TwinVM` is test bed C's :class:`testbed.vm.VM` (same agent protocol over
 a virtio-serial port, same request/answer code, console file, power-off) with the twin's machine:
-``qemu-system-arm -M virt -cpu cortex-a15 -m 2048 -smp 2 -accel tcg,thread=multi``, the zImage +
+``qemu-system-arm -M virt,highmem=off -cpu cortex-a15 -m 2048 -smp 2 -accel tcg,thread=multi``, the zImage +
 initramfs of :func:`twin.build.build`, the root and r2wifi squashfs images as read-only
 ``virtio-blk-device`` disks, the checkout as a read-write ``virtio-9p-device`` (tag ``repo``) mounted
 at the same path in the guest, a ``virtio-rng-device``; console ``ttyAMA0`` into ``console.log``.
@@ -53,7 +53,7 @@ class TwinVM(VM):
         img = self.twin
         return [
             qemu_arm() or "qemu-system-arm",
-            "-M", "virt", "-cpu", "cortex-a15", "-m", str(self.mem_mb), "-smp", str(self.smp),
+            "-M", "virt,highmem=off", "-cpu", "cortex-a15", "-m", str(self.mem_mb), "-smp", str(self.smp),
             "-accel", "tcg,thread=multi",
             "-nodefaults", "-display", "none", "-no-reboot", "-monitor", "none",
             "-serial", f"file:{self.console}",
