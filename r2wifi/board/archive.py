@@ -101,15 +101,23 @@ class Member:
             raise UserError(f"{self.path}: no data")
         return self.opener()
 
-    def read(self, limit: int) -> bytes:
-        """The whole content, refused when it is larger than ``limit`` bytes (reads at most limit+1)."""
+    def read(self, limit: int) -> bytearray:
+        """The whole content in one buffer (no intermediate copies), refused when over ``limit`` bytes."""
         if self.size > limit:
             raise UserError(f"{self.path}: {self.size} bytes, over the {limit} byte limit")
+        buf = bytearray(self.size)
+        view = memoryview(buf)
+        pos = 0
         with self.open() as fh:
-            data = fh.read(limit + 1)
-        if len(data) > limit:
-            raise UserError(f"{self.path}: more than {limit} bytes")
-        return data
+            while pos < self.size:
+                n = fh.readinto(view[pos:pos + MiB])  # type: ignore[attr-defined]
+                if not n:
+                    raise UserError(f"{self.path}: ends after {pos} of {self.size} bytes")
+                pos += n
+            if fh.read(1):
+                raise UserError(f"{self.path}: longer than the {self.size} bytes its header says")
+        view.release()
+        return buf
 
 
 class Entry(NamedTuple):

@@ -96,7 +96,7 @@ class Plan:
     release: str
     image: ImageInfo
     kernel_name: str
-    kernel_data: bytes
+    kernel_data: bytes | bytearray
     wifi: str  # "yes (built-in)", "yes (module)", "no", "unknown"
     modules_steps: list[Step] = field(default_factory=list)
     root_steps: list[Step] = field(default_factory=list)
@@ -242,7 +242,7 @@ def _kernel_members(payload: Payload) -> list[Member]:
     return out
 
 
-def _read_image(payload: Payload, m: Member) -> bytes:
+def _read_image(payload: Payload, m: Member) -> bytearray:
     """A kernel image member, read with the size bound of :attr:`Limits.max_image`."""
     try:
         return m.read(payload.limits.max_image)
@@ -266,7 +266,7 @@ def _sha(path: Path) -> str:
     return h.hexdigest()
 
 
-def _same_content(path: Path, member: Member | None, data: bytes | None) -> bool:
+def _same_content(path: Path, member: Member | None, data: bytes | bytearray | None) -> bool:
     try:
         if path.stat().st_size != (len(data) if data is not None else (member.size if member else -1)):
             return False
@@ -291,15 +291,15 @@ def prepare(payload: Payload, card: Card) -> Plan:
     nodt = [m for m in images if m.path.endswith("_nodt")]
     if not main:
         raise UserError(f"{payload.source}: no kernel image under {LINUX_DIR}/")
+    for m in nodt[:1]:
+        problems = verify_image(_read_image(payload, m)).problems
+        if problems:
+            raise UserError(f"{payload.source}: {m.path} refused: {'; '.join(problems)}")
     member = main[0]
     data = _read_image(payload, member)
     info = verify_image(data)
     if not info.ok:
         raise UserError(f"{payload.source}: kernel {member.path.rsplit('/', 1)[-1]} refused: {'; '.join(info.problems)}")
-    for m in nodt[:1]:
-        problems = verify_image(_read_image(payload, m)).problems
-        if problems:
-            raise UserError(f"{payload.source}: {m.path} refused: {'; '.join(problems)}")
 
     notes: list[str] = []
     warnings: list[str] = []

@@ -83,7 +83,7 @@ def release_from_text(text: str) -> str | None:
     return m.group(1) if m else None
 
 
-def release_from_payload(data: bytes | memoryview) -> str | None:
+def release_from_payload(data: bytes | bytearray | memoryview) -> str | None:
     """The release from a ``Linux version X`` banner (present only in uncompressed images)."""
     m = _BANNER.search(data)
     return m.group(1).decode("ascii", "replace") if m else None
@@ -115,7 +115,7 @@ def make_uimage(
     return HEADER.pack(*fields) + payload
 
 
-def _verify_uimage(data: bytes | memoryview) -> ImageInfo:
+def _verify_uimage(data: bytes | bytearray | memoryview) -> ImageInfo:
     info = ImageInfo(kind="uimage", size=len(data))
     if len(data) < HEADER_SIZE:
         info.problems.append("shorter than a uImage header")
@@ -173,7 +173,7 @@ class FdtNode:
         return None if raw is None else raw.split(b"\0", 1)[0].decode("latin-1")
 
 
-def parse_fdt(data: bytes | memoryview) -> FdtNode:
+def parse_fdt(data: bytes | bytearray | memoryview) -> FdtNode:
     """Parse a flattened device tree; raises :class:`FdtError` on any structural problem."""
     buf = bytes(data)
     if len(buf) < _FDT_HEADER.size:
@@ -303,7 +303,7 @@ def make_fit(payload: bytes, *, description: str = "Linux kernel", hash_algo: st
     return build_fdt(root)
 
 
-def _verify_fit(data: bytes | memoryview) -> ImageInfo:
+def _verify_fit(data: bytes | bytearray | memoryview) -> ImageInfo:
     info = ImageInfo(kind="fit", size=len(data))
     try:
         root = parse_fdt(data)
@@ -358,7 +358,7 @@ def _verify_fit(data: bytes | memoryview) -> ImageInfo:
     return info
 
 
-def verify_image(data: bytes | memoryview) -> ImageInfo:
+def verify_image(data: bytes | bytearray | memoryview) -> ImageInfo:
     """Verify a kernel image the way U-Boot will before booting it."""
     if len(data) >= 4:
         (magic,) = struct.unpack_from(">I", data)
