@@ -22,7 +22,7 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from r2wifi import __version__
 from r2wifi.cli.commands import COMMANDS
@@ -35,7 +35,13 @@ class ArgParser(argparse.ArgumentParser):
     """argparse with a one-line error and exit code 2 (no usage dump)."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+
+    def _get_values(self, action: argparse.Action, arg_strings: list[str]) -> Any:
+        # argparse turns `--opt=--` into an empty list for a one-value option; refuse it here
+        if action.nargs is None and action.option_strings and arg_strings in (["--"], []):
+            self.error(f"argument {'/'.join(action.option_strings)}: expected one value, got '--'")
+        return super()._get_values(action, arg_strings)
 
 
 def _top_help() -> str:
@@ -135,7 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name not in COMMANDS:
             raise UserError(f"unknown command {name[:40]!r} (see 'r2wifi --help')")
         late, cmd_argv = _take_backend(cmd_argv)
-        backend = late or opts.get("backend") or os.environ.get("R2WIFI_BACKEND") or "auto"
+        backend = next((b for b in (late, opts.get("backend")) if b is not None), None)
+        if backend is None:
+            backend = os.environ.get("R2WIFI_BACKEND") or "auto"
         if backend not in BACKENDS:
             raise UserError(f"--backend: {backend[:40]!r} is not one of auto, real, sim")
         parser, module = build_parser(name)
