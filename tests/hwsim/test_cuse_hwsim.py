@@ -114,6 +114,7 @@ def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[s
         s.r2("launch", "--backend", "real", "chip", "launch", "--daemon", "-p", PATCH_DIR, timeout=180)
         s.r2("ap", "--backend", "real", "wifi", "ap", timeout=180)
         s.sh("ap0_info", "iw dev ap0 info; cat /sys/class/net/ap0/phy80211/name")
+        s.sh("wlan0_info", "iw dev wlan0 info; cat /sys/class/net/wlan0/phy80211/name")
         s.sh("hostapd_conf", f"mkdir -p {HOSTAPD_CTRL} && printf %s {shlex.quote(HOSTAPD_CONF)} > /tmp/cuse-hostapd.conf")
         s.sh("hostapd", "hostapd -B -P /tmp/cuse-hostapd.pid -f /tmp/cuse-hostapd.log /tmp/cuse-hostapd.conf")
         s.sh("hostapd_status", f"for i in $(seq 1 60); do hostapd_cli -p {HOSTAPD_CTRL} -i ap0 status > /tmp/st 2>&1;"
@@ -191,6 +192,8 @@ def test_wifi_ap_creates_ap0_on_the_hwsim_phy_and_hostapd_runs_there(cuse_story)
     assert "type AP" in info and "addr 02:08:22:" in info, info
     assert phy and info.strip().splitlines()[-1] == phy, info
     assert "state=ENABLED" in s.steps["hostapd_status"].out, s.explain()
+    sta = s.steps["wlan0_info"].out  # the driver's station netdev, on the same (chip) phy, chip MAC
+    assert "type managed" in sta and "addr 00:08:22:" in sta and sta.strip().splitlines()[-1] == phy, sta
 
 
 def test_wifi_off_removes_the_interfaces(cuse_story):
