@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "down": ("r2wifi.cli.down", "take down what r2wifi started, leaving nothing behind"),
     "status": ("r2wifi.cli.status", "chip, mode, interface, hostapd/wpa_supplicant and stations"),
     "run": ("r2wifi.cli.run", "supervise the launcher and the AP, recovering from known failures"),
+    "reload": ("r2wifi.cli.reload", "make the running supervisor re-read its configuration (SIGHUP)"),
     "ap": ("r2wifi.cli.ap", "access point helpers: qr (join QR code)"),
     "config": ("r2wifi.cli.config", "check or show the r2wifi configuration (secrets masked)"),
     "service": ("r2wifi.cli.service", "install or print systemd / OpenWrt procd / SysV service files"),

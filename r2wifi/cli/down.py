@@ -1,4 +1,8 @@
-"""``r2wifi down``: stop what r2wifi started and remove what it added; nothing else is touched."""
+"""``r2wifi down``: stop what r2wifi started and remove what it added; nothing else is touched.
+
+The supervisor (``r2wifi run``) is stopped first and its lock held until the end (see
+:meth:`r2wifi.service.ap.ApController.stop_supervisor`).
+"""
 
 from __future__ import annotations
 
@@ -16,9 +20,15 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load_or_default(args.config)  # `down` must work even when the config file is gone
     ctl = ApController(cfg, args.backend)
-    stopped = ctl.stop_supervisor()  # before the lock: a recovery in progress may hold it
-    with user_errors(), ApLock(ctl.dir):
-        done = ctl.down()
+    # The supervisor lock first (SIGTERM to its holder, `r2wifi run`): held until we are done, so no
+    # supervisor can bring the AP back during or after this `down`. Before the AP lock: a recovery in
+    # progress may hold that one.
+    stopped = ctl.stop_supervisor()
+    try:
+        with user_errors(), ApLock(ctl.dir):
+            done = ctl.down()
+    finally:
+        ctl.release_supervisor()
     if stopped:
         done.insert(0, "stopped the supervisor (r2wifi run)")
     if not args.quiet:

@@ -1,9 +1,18 @@
 """``r2wifi run [--config F]``: bring the AP up and keep it up (systemd ``Type=notify``).
 
 Detectors, the recovery ladder and their theory: :mod:`r2wifi.service.ladder`; the I/O around
-it: :mod:`r2wifi.service.supervisor`. SIGTERM stops supervising and leaves the AP as it is
-(the service file runs ``r2wifi down`` on stop). Exit code 1 when the recovery limit is reached,
-so the service manager restarts it.
+it: :mod:`r2wifi.service.supervisor`.
+
+Rules:
+* One supervisor: ``run`` first takes the supervisor lock (:meth:`ApController.claim_supervisor`, a
+  flock held for its whole life). A second ``run`` exits with code 2 and a one-line message naming
+  the running one (the same code as every refused command); ``r2wifi down`` stops the holder.
+* It never exits on its own: past the recovery budget it keeps trying (degraded, see the ladder).
+* SIGTERM / SIGINT stop supervising and leave the AP as it is (the service file runs ``r2wifi
+  down`` on stop; ``--down-on-exit`` does it here); a SIGTERM during the bring-up stops it at the
+  next step (what was done is undone by ``down``). Exit code 0.
+* SIGHUP re-reads the configuration (:meth:`Supervisor.reload`): what changed is logged and what
+  needs it is redone; a configuration that does not load is reported and the old one kept.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,34 +40,51 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = load(args.config)
     ctl = ApController(cfg, args.backend)
+    stop = threading.Event()
+    reload = threading.Event()
+
+    def on_term(_sig: int, _frame: object) -> None:
+        stop.set()
+
+    def on_hup(_sig: int, _frame: object) -> None:
+        reload.set()
+
+    # Before anything else: a SIGTERM (from `down`) or SIGHUP must never kill us half-way.
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGHUP, on_hup)
+    ctl.claim_supervisor()
+    ctl.cancel = stop
     notifier = Notifier()
     notifier.status("bringing the AP up")
-    ctl.claim_supervisor()
     try:
-        return _supervise(args, ctl, notifier)
+        return _supervise(args, ctl, notifier, stop, reload)
     finally:
         ctl.release_supervisor()
 
 
-def _supervise(args: argparse.Namespace, ctl: ApController, notifier: Notifier) -> int:
-    from r2wifi.service.ap import ApLock
+def _supervise(args: argparse.Namespace, ctl: ApController, notifier: Notifier, stop: threading.Event,
+               reload: threading.Event) -> int:
+    from r2wifi.service.ap import ApLock, Cancelled
     from r2wifi.service.supervisor import Supervisor, kmsg_source
 
-    with ApLock(ctl.dir):
-        ctl.up("sta" if args.sta else "ap")
-    for line in ctl.log:
-        sys.stderr.write(f"r2wifi run: {line}\n")
+    try:
+        with ApLock(ctl.dir):
+            ctl.up("sta" if args.sta else "ap")
+    except Cancelled:
+        sys.stderr.write("r2wifi run: stopped during the bring-up\n")
+        return 0
+    finally:
+        for line in ctl.log:
+            sys.stderr.write(f"r2wifi run: {line}\n")
     kmsg = kmsg_source(ctl.backend) if ctl.cfg.chip.enabled else None
-    sup = Supervisor(ctl, notifier=notifier, kmsg=kmsg)
-
-    def on_term(_sig: int, _frame: object) -> None:
-        sup.stop.set()
-
-    signal.signal(signal.SIGTERM, on_term)
-    signal.signal(signal.SIGINT, on_term)
+    sup = Supervisor(ctl, notifier=notifier, kmsg=kmsg, stop=stop)
+    sup.reload_requested = reload
+    sup.config_arg = args.config
     rc = sup.run()
     sup.say("stopped")
     if args.down_on_exit:
+        ctl.cancel = None
         with ApLock(ctl.dir):
             ctl.down()
     return rc

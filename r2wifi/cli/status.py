@@ -1,4 +1,11 @@
-"""``r2wifi status [--json]``: chip, mode, interface, hostapd/wpa_supplicant, stations, shaping."""
+"""``r2wifi status [--json]``: chip, mode, interface, hostapd/wpa_supplicant, stations, shaping.
+
+``state`` is ``up`` only when the health check (:meth:`ApController.problems`) finds nothing;
+otherwise ``degraded`` followed by the problems (``problems`` in JSON; ``up`` is then false).
+``supervisor`` (JSON; a line in the text) is what a running ``r2wifi run`` last published: its
+state (watching / backoff / recovering), ``degraded`` with ``degraded_reason`` and ``retry_every``
+once the recovery budget is exhausted, ``recoveries_in_window``, ``limit``, ``last_recovery``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +21,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _text(st: dict[str, Any]) -> str:
-    lines = [f"state:     {'up' if st['up'] else 'down'}" + (f" ({st['mode']})" if st.get("mode") else "")]
+    state = st.get("state") or ("up" if st["up"] else "down")
+    lines = [f"state:     {state}" + (f" ({st['mode']})" if st.get("mode") else "")
+             + (": " + "; ".join(st["problems"]) if st.get("problems") else "")]
+    sup = st.get("supervisor")
+    if sup:
+        line = f"supervisor: pid {sup['pid']}, {sup.get('state', '?')}"
+        if sup.get("degraded"):
+            line += f", DEGRADED: {sup.get('degraded_reason')}"
+        last = sup.get("last_recovery")
+        if last:
+            line += f"; last recovery {last['step']} {'ok' if last.get('ok') else 'FAILED'} ({last.get('reason')})"
+        lines.append(line)
     chip = st.get("chip") or {}
     if chip.get("enabled") is False:
         lines.append("chip:      not used (chip.enabled = false)")

@@ -13,7 +13,8 @@ its 256-frame TX-queue stop threshold. Rules:
 * Off by default; the rate is configurable (``shaping.rate``, e.g. ``"8mbit"``, parsed by
   :func:`r2wifi.config.parse_rate`).
 * :func:`apply` replaces whatever root qdisc is there, so it is idempotent and must be called every
-  time the AP interface is (re)created: a new netdev starts with the default qdisc.
+  time the AP interface is (re)created: a new netdev starts with the default qdisc. :func:`ensure`
+  applies only when our root qdisc is missing (the re-apply after every recovery rung).
 * :func:`counters` reads the class byte/packet counters and HTB's direct-queue packet count back,
   so a test (and ``r2wifi status``) can prove packets go through the shaped class.
 """
@@ -73,6 +74,19 @@ def apply(ipr: Any, index: int, plan: ShapingPlan) -> None:
            rate=_bytes_per_sec(plan.rate), ceil=_bytes_per_sec(plan.rate))
     ipr.tc("add-class", "htb", index, handle="1:10", parent="1:1",
            rate=_bytes_per_sec(plan.leaf_rate), ceil=_bytes_per_sec(plan.rate))
+
+
+def ensure(ipr: Any, index: int, plan: ShapingPlan) -> bool:
+    """Apply ``plan`` unless a root qdisc of its kind (ours, handle 1:) is already there; True if applied.
+
+    For the re-apply after a recovery: it leaves a working shaper (and its counters) alone. A changed
+    rate needs :func:`apply`.
+    """
+    q = _root_qdisc(ipr, index)
+    if q is not None and q.get_attr("TCA_KIND") == plan.kind:
+        return False
+    apply(ipr, index, plan)
+    return True
 
 
 def _root_qdisc(ipr: Any, index: int) -> Any | None:

@@ -14,9 +14,22 @@ r2wifi did not create), then removes the record, the generated files and the con
     dnsmasq (dhcp.enabled):    start on the interface
     sta mode:                  wpa_supplicant instead of hostapd + dnsmasq
 
-The same steps are the supervisor's recovery rungs: :meth:`ApController.restart_hostapd`,
-:meth:`ApController.reset_wifi` (WiFi off, AP again, interface re-done and re-shaped, hostapd,
-dnsmasq) and :meth:`ApController.reset_chip`.
+The same steps are the supervisor's recovery rungs: :meth:`ApController.restart_daemons` (the
+interface state re-applied, then the named daemons restarted), :meth:`ApController.reset_wifi`
+(WiFi off, AP again, interface re-done and re-shaped, hostapd, dnsmasq) and
+:meth:`ApController.reset_chip`. After every rung the supervisor calls :meth:`ApController.verify`.
+
+Health (one home: :meth:`ApController.problems`): what ``up`` gave the interface is recorded
+(``ifindex``, ``want_addresses``, ``shaping``, ``nat``, ``daemons``), and a check compares the
+live state with it: interface present, same index (not re-created), link up, every address, our
+root qdisc; with ``deep``: the NAT table, every daemon alive, hostapd ``state=ENABLED`` on its
+control socket, dnsmasq holding its DHCP socket. ``status`` reports ``state: degraded`` with the
+problems instead of ``up`` when any is found; the supervisor treats them as faults.
+
+One supervisor: ``r2wifi run`` holds an exclusive flock on ``<ap dir>/supervisor.lock`` for its
+whole life and records its pid (with start time) in ``supervisor.pid`` right after taking it; a
+second ``run`` exits 2 naming the holder. ``down`` takes the same lock before undoing anything
+(SIGTERM to the holder first), so no supervisor can bring the AP back during or after a ``down``.
 
 Where things run: the simulator backend owns a network namespace (``backend.netns()``) in which
 its interfaces appear; every netlink step and daemon then runs inside it. The board uses the
@@ -45,7 +58,7 @@ from r2wifi.config import Config
 from r2wifi.errors import UserError
 from r2wifi.fsutil import atomic_write
 from r2wifi.paths import ensure_dir, state_dir
-from r2wifi.service.chipops import ChipOps, CliChipOps
+from r2wifi.service.chipops import ChipOps, InProcessChipOps
 from r2wifi.service.daemons import KINDS, Daemons
 from r2wifi.service.procs import Procs, wait_pid_exit
 
@@ -54,6 +67,13 @@ if TYPE_CHECKING:
 
 INTERFACE_TIMEOUT = 60.0  # the driver may block ~4 s + 3 s netdev wait; allow much more
 HOSTAPD_TIMEOUT = 20.0
+VERIFY_TIMEOUT = 15.0  # how long a recovery's end-to-end check may take to come true
+DHCP_PORT = 67
+SUPERVISOR_STOP_GRACE = 30.0  # `down`: SIGTERM to `run`, then SIGKILL after this (it may be mid-`up`)
+
+
+class Cancelled(UserError):
+    """A stop was asked for (SIGTERM to ``r2wifi run``) while a bring-up or recovery ran."""
 
 
 def ap_dir() -> Path:
@@ -67,7 +87,7 @@ def resolve_backend(cli_backend: str, cfg: Config) -> str:
 
 def backend_facts(name: str) -> tuple[str | None, bool]:
     """(network namespace, AP interface is wired) of the backend ``name``."""
-    from r2wifi.wmt.backend import get_backend
+    from r2wifi.backends import get_backend
 
     backend = get_backend(name)
     wired = getattr(backend, "wired_ap", backend.name == "sim")
@@ -107,6 +127,20 @@ def user_errors() -> Iterator[None]:
         raise
 
 
+def _has(have: list[str], cidr: str) -> bool:
+    """``cidr`` is among ``have`` (``addr/plen`` strings), comparing addresses, not spellings."""
+    import ipaddress
+
+    want = ipaddress.ip_interface(cidr)
+    for text in have:
+        try:
+            if ipaddress.ip_interface(text) == want:
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def load(config: str | None) -> Config:
     from r2wifi.config import load_config
 
@@ -136,9 +170,11 @@ class ApController:
         self.dir = directory or ap_dir()
         self.daemons = Daemons(cfg)
         self.sup = Procs(self.dir)  # only the supervisor's own pid file
-        self.chip = chip or CliChipOps(self.backend, firmware_dir=cfg.chip.firmware_dir, names=cfg.chip.names)
+        self.chip = chip or InProcessChipOps(self.backend, firmware_dir=cfg.chip.firmware_dir, names=cfg.chip.names)
         self.record_path = self.dir / "up.json"
         self.log: list[str] = []
+        self.cancel: Any = None  # a threading.Event: when set, the next step raises Cancelled
+        self._sup_lock = -1
         self._netns: str | None = None
         self._wired = False
         self._facts_done = False
@@ -156,6 +192,8 @@ class ApController:
         atomic_write(self.record_path, json.dumps(record, indent=2, sort_keys=True) + "\n", mode=0o600)
 
     def step(self, text: str) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled(f"stopped before: {text}")
         now = time.time()
         self.log.append(f"{time.strftime('%H:%M:%S', time.localtime(now))}.{int(now % 1 * 1000):03d} {text}")
 
@@ -187,6 +225,7 @@ class ApController:
         return "hostapd" if self.mode == "ap" else "wpa_supplicant"
 
     def start_daemons(self, record: dict[str, Any]) -> None:
+        record["daemons"] = self.expected_daemons()
         if self.mode == "ap":
             self.start_hostapd(record)
             self.start_dnsmasq(record)
@@ -196,6 +235,12 @@ class ApController:
 
     def ctrl_path(self) -> Path:
         return self.daemons.ctrl_path(self.daemon_name)
+
+    def expected_daemons(self, mode: str | None = None) -> list[str]:
+        """The daemons ``up`` starts in ``mode`` with this configuration (start order)."""
+        if (mode or self.mode) == "ap":
+            return ["hostapd"] + (["dnsmasq"] if self.cfg.dhcp.enabled and not self.cfg.nat.bridge else [])
+        return ["wpa_supplicant"] + (["dhcpc"] if self.cfg.sta.dhcp else [])
 
     # -- up --------------------------------------------------------------------------------------
     def up(self, mode: str = "ap") -> dict[str, Any]:
@@ -244,7 +289,9 @@ class ApController:
                 raise UserError(str(err), hint="is ap.interface / chip.names right?") from None
             if self.mode == "ap" and self.cfg.ap.mac:
                 link.set_mac(ifname, self.cfg.ap.mac)
+            record["ifindex"] = idx
             added: list[str] = list(record.get("addresses", []))
+            want: list[str] = []
             if self.mode == "ap" and self.cfg.nat.bridge:
                 bridge = link.require(self.cfg.nat.bridge)
                 link.ipr.link("set", index=idx, master=bridge)
@@ -254,16 +301,21 @@ class ApController:
                 for cidr in (self.cfg.ap.address4, self.cfg.ap.address6):
                     if not cidr:
                         continue
+                    want.append(cidr)
                     # Only addresses we added are ours to remove on `down`.
                     if link.ensure_address(ifname, cidr) and cidr not in added:
                         added.append(cidr)
             record["addresses"] = added
+            record["want_addresses"] = want
             link.set_up(ifname)
             if self.mode == "ap" and self.cfg.shaping.enabled:
                 plan = shaping.ShapingPlan("htb", self.cfg.shaping.rate_bps)
-                shaping.apply(link.ipr, idx, plan)
+                same = (record.get("shaping") or {}).get("rate") == self.cfg.shaping.rate
+                if not same:
+                    shaping.apply(link.ipr, idx, plan)  # a new rate: replace what is there
+                if not same or shaping.ensure(link.ipr, idx, plan):
+                    self.step(f"shaping htb {self.cfg.shaping.rate}")
                 record["shaping"] = {"kind": plan.kind, "rate": self.cfg.shaping.rate}
-                self.step(f"shaping htb {self.cfg.shaping.rate}")
         if self.mode == "ap" and self.cfg.nat.uplink and not self.cfg.nat.bridge:
             subnet = str(self.cfg.ap.network4.network)
             nat.enable(subnet, self.cfg.nat.uplink, self.netns)
@@ -374,12 +426,21 @@ class ApController:
         record["dhcpc"] = True
 
     # -- recovery rungs --------------------------------------------------------------------------
-    def restart_hostapd(self) -> None:
-        """Rung 0: restart hostapd (wpa_supplicant in station mode)."""
+    def restart_daemons(self, kinds: tuple[str, ...] | list[str] = ()) -> None:
+        """Rung 0: re-apply the interface state (addresses, shaping, NAT), restart ``kinds``
+        (default: hostapd, or wpa_supplicant in station mode) and start any daemon that is missing."""
         record = self.read_record()
-        self.daemons.stop(self.daemon_name)
+        for kind in kinds or (self.daemon_name,):
+            self.step(f"stop {kind}")
+            self.daemons.stop(kind)
+        self.configure_interface(record)
+        self.write_record(record)
         self.start_daemons(record)
         self.write_record(record)
+
+    def restart_hostapd(self) -> None:
+        """Rung 0 for the mode's main daemon (hostapd; wpa_supplicant in station mode)."""
+        self.restart_daemons((self.daemon_name,))
 
     def reset_wifi(self) -> None:
         """WiFi off, AP mode again, interface re-done (addresses, re-shaped), hostapd, dnsmasq."""
@@ -406,30 +467,182 @@ class ApController:
                     link.wait_gone(self.interface, 10.0)
             self.chip.wifi(self.mode)
         self.configure_interface(record)
+        self.write_record(record)
         self.start_daemons(record)
         self.write_record(record)
 
-    # -- the supervisor's pid file ------------------------------------------------------------------
-    def claim_supervisor(self) -> None:
-        """Record this process as the supervisor (``r2wifi run``); refuse a second one."""
-        from r2wifi.service.procs import proc_starttime
+    # -- health ----------------------------------------------------------------------------------
+    def problems(self, record: dict[str, Any] | None = None, *, deep: bool = True, link: Any = None) -> list[str]:
+        """What is wrong with the AP/station compared with what ``up`` set up (empty: healthy).
 
-        other = self.sup.pid("supervisor")
-        if other and other != os.getpid():
-            raise UserError(f"'r2wifi run' is already supervising (pid {other})")
+        Shallow (``deep=False``, cheap, netlink only; ``link`` may be an open :class:`Link` to reuse):
+        the interface, its index, link state, addresses and qdisc. ``deep`` adds the NAT table, the
+        daemons, hostapd's state on its control socket and dnsmasq's DHCP socket.
+        """
+        from r2wifi.net import nat, shaping
+        from r2wifi.net.link import Link
+
+        record = self.read_record() if record is None else record
+        if not record.get("up_at") and not record.get("daemons"):
+            return ["not up"]
+        mode = str(record.get("mode") or self.mode)
+        ifname = str(record.get("interface") or self.interface)
+        netns = record.get("netns")
+        if netns and not os.path.exists(f"/run/netns/{netns}"):
+            return [f"network namespace {netns} is gone"]
+        out: list[str] = []
+        own = link is None
+        lk = Link(netns) if own else link
+        try:
+            info = lk.info(ifname)
+            if info is None:
+                return [f"{ifname} is missing"]
+            if record.get("ifindex") and info["index"] != record["ifindex"]:
+                out.append(f"{ifname} was re-created (index {record['ifindex']} -> {info['index']})")
+            if not info["up"]:
+                out.append(f"{ifname} is down")
+            have = lk.addresses(ifname)
+            for cidr in record.get("want_addresses", []):
+                if not _has(have, cidr):
+                    out.append(f"{ifname} lacks {cidr}")
+            if record.get("shaping") and shaping.counters(lk.ipr, info["index"]).kind is None:
+                out.append(f"{ifname} has no shaping qdisc")
+        finally:
+            if own:
+                lk.close()
+        if not deep:
+            return out
+        if record.get("nat") and not nat.present(netns):
+            out.append(f"the NAT table {nat.TABLE} is missing")
+        kinds = record.get("daemons") or self.expected_daemons(mode)
+        for kind in kinds:
+            if not self.daemons.alive(kind):
+                out.append(f"{kind} is not running")
+        if "hostapd" in kinds and self.daemons.alive("hostapd"):
+            state = self._ctrl_state("hostapd", "state")
+            if state != "ENABLED":
+                out.append(f"hostapd is not ENABLED ({state})")
+        pid = self.daemons.pid("dnsmasq") if "dnsmasq" in kinds else None
+        if pid:
+            from r2wifi.net.sockets import udp_listening
+
+            if not udp_listening(pid, DHCP_PORT):
+                out.append(f"dnsmasq does not listen on DHCP port {DHCP_PORT}")
+        return out
+
+    def _ctrl_state(self, kind: str, key: str) -> str:
+        from r2wifi.hostap.ctrl import CtrlClient, CtrlError
+
+        try:
+            with CtrlClient(self.daemons.ctrl_path(kind), timeout=2.0) as c:
+                return c.status().get(key, "no state")
+        except CtrlError as err:
+            return f"control socket: {err.message}"
+
+    def verify(self, timeout: float = VERIFY_TIMEOUT) -> None:
+        """Wait until :meth:`problems` finds nothing (end-to-end check after a recovery); UserError naming
+        what is still wrong after ``timeout`` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.problems()
+            if not found:
+                self.step("verified: interface, addresses, shaping, NAT, daemons")
+                return
+            if time.monotonic() >= deadline:
+                raise UserError("not restored: " + "; ".join(found))
+            if self.cancel is not None and self.cancel.wait(0.2):
+                raise Cancelled("stopped while verifying")
+            if self.cancel is None:
+                time.sleep(0.2)
+
+    # -- the supervisor's lock and pid file ---------------------------------------------------------
+    @property
+    def supervisor_lock_path(self) -> Path:
+        return self.dir / "supervisor.lock"
+
+    def _open_supervisor_lock(self) -> int:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(self.sup.pidfile("supervisor"), f"{os.getpid()} {proc_starttime(os.getpid()) or ''}\n")
+        return os.open(self.supervisor_lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+    def claim_supervisor(self) -> None:
+        """Become the one supervisor (``r2wifi run``): take the lock for life, then record our pid.
+
+        Another holder -> UserError (exit 2) naming it.
+        """
+        import fcntl
+
+        from r2wifi.procutil import starttime
+
+        fd = self._open_supervisor_lock()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            deadline = time.monotonic() + 2.0  # the holder writes its pid right after locking
+            other = self.sup.pid("supervisor")
+            while other is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+                other = self.sup.pid("supervisor")
+            who = f"'r2wifi run' is already supervising (pid {other})" if other else \
+                f"'r2wifi run' is already supervising or 'r2wifi down' is running ({self.supervisor_lock_path} is held)"
+            raise UserError(who, hint="one supervisor at a time; 'r2wifi down' stops it") from None
+        self._sup_lock = fd
+        atomic_write(self.sup.pidfile("supervisor"), f"{os.getpid()} {starttime(os.getpid()) or ''}\n")
 
     def release_supervisor(self) -> None:
         if self.sup.pid("supervisor") == os.getpid():
             self.sup.pidfile("supervisor").unlink(missing_ok=True)
+        if self._sup_lock >= 0:
+            os.close(self._sup_lock)  # releases the flock
+            self._sup_lock = -1
 
-    def stop_supervisor(self) -> bool:
-        """SIGTERM a running ``r2wifi run`` (ours by pid file) so it does not undo a ``down``."""
+    def supervisor_pid(self) -> int | None:
+        """The pid of the running supervisor (lock held and pid file verified), or None."""
+        import fcntl
+
         pid = self.sup.pid("supervisor")
-        if not pid or pid == os.getpid():
-            return False
-        return self.sup.stop("supervisor", grace=15.0)
+        if pid is None or not self.supervisor_lock_path.exists():
+            return None
+        fd = os.open(self.supervisor_lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None  # nobody holds it: the pid file is stale
+        except BlockingIOError:
+            return pid
+        finally:
+            os.close(fd)
+
+    def stop_supervisor(self, grace: float = SUPERVISOR_STOP_GRACE) -> bool:
+        """Stop the lock holder (``r2wifi run``) and keep the supervisor lock until :meth:`release_supervisor`.
+
+        While ``down`` holds it, no ``run`` can start supervising. Returns True if a supervisor was stopped.
+        """
+        import fcntl
+
+        from r2wifi.procutil import terminate
+
+        if self._sup_lock >= 0:
+            return False  # we are the supervisor (run --down-on-exit)
+        fd = self._open_supervisor_lock()
+        stopped = False
+        deadline = time.monotonic() + grace + 90.0  # a `down` holding it (no pid file) may take a while
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._sup_lock = fd
+                return stopped
+            except BlockingIOError:
+                pass
+            pid = self.sup.pid("supervisor")
+            if pid and pid != os.getpid():
+                terminate(pid, grace)
+                stopped = True
+            elif time.monotonic() > deadline:
+                os.close(fd)
+                raise UserError(f"{self.supervisor_lock_path} stays locked by a process that is not a "
+                                "supervisor of ours") from None
+            else:
+                time.sleep(0.05)
 
     # -- down ------------------------------------------------------------------------------------
     def down(self) -> list[str]:
@@ -470,11 +683,16 @@ class ApController:
         if record.get("launcher_started") and self.chip.stop_launcher():
             done.append("stopped launcher")
         self.record_path.unlink(missing_ok=True)
+        if self.sup.pid("supervisor") is None:  # left by a supervisor that was killed
+            self.sup.pidfile("supervisor").unlink(missing_ok=True)
+            (self.dir / "supervisor.json").unlink(missing_ok=True)
         return done
 
     # -- status ----------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         record = self.read_record()
+        if record.get("mode") in ("ap", "sta"):
+            self.mode = str(record["mode"])
         out: dict[str, Any] = {"up": bool(record.get("up_at")), "mode": record.get("mode"),
                                "interface": record.get("interface") or self.cfg.ap.interface,
                                "netns": record.get("netns"), "backend": self.backend}
@@ -496,6 +714,16 @@ class ApController:
         sup = self.sup.pid("supervisor")
         if sup:
             out["daemons"]["supervisor"] = {"pid": sup, "log": str(self.dir / "supervisor.log")}
+        out["supervisor"] = self._supervisor_status(sup)
+        problems: list[str] = []
+        if record.get("up_at"):
+            try:
+                problems = self.problems(record)
+            except Exception as err:  # noqa: BLE001 - status must always answer
+                problems = [f"health check failed: {' '.join(str(err).split()) or type(err).__name__}"]
+        out["problems"] = problems
+        out["state"] = "down" if not record.get("up_at") else ("degraded" if problems else "up")
+        out["up"] = out["state"] == "up"
         out["hostapd"], out["stations"] = self._hostapd_status(out["interface"])
         out["wpa_supplicant"] = self._wpas_status(out["interface"])
         if out.get("mode") == "sta":
@@ -503,6 +731,19 @@ class ApController:
 
             out["dhcp_lease"] = read_lease(self.dir, self.cfg.sta.interface)
         return out
+
+    def _supervisor_status(self, pid: int | None) -> dict[str, Any] | None:
+        """What the running supervisor last published (``supervisor.json``), or None without one."""
+        if not pid:
+            return None
+        try:
+            data = json.loads((self.dir / "supervisor.json").read_text())
+        except (OSError, ValueError):
+            data = {}
+        if not isinstance(data, dict) or data.get("pid") != pid:
+            data = {"state": "starting"}
+        data["pid"] = pid
+        return data
 
     def _wpas_status(self, ifname: str) -> dict[str, str] | None:
         from r2wifi.hostap.ctrl import CtrlClient, CtrlError

@@ -56,7 +56,7 @@ def render_service(kind: str, exec_path: str, config: str | os.PathLike[str], wa
         raise UserError(f"unknown service kind {kind!r} (use systemd, openwrt or sysv)")
     if not 1 <= watchdog <= 3600:
         raise UserError(f"watchdog: {watchdog} must be 1-3600 seconds")
-    text = resources.files("r2wifi.service").joinpath("templates", _TEMPLATE[kind]).read_text(encoding="utf-8")
+    text = resources.files("r2wifi.service").joinpath("templates").joinpath(_TEMPLATE[kind]).read_text(encoding="utf-8")
     return (
         text.replace("@EXEC@", _check_path("--exec", exec_path))
         .replace("@CONFIG@", _check_path("--config", os.fspath(config)))

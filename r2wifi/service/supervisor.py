@@ -4,28 +4,43 @@ Theory of operation. All decisions are made by the sans-IO :class:`~r2wifi.servi
 this module only turns the outside world into its events and its actions into deeds:
 
 * watcher threads push ``(monotonic time, event)`` into one queue:
-  - processes: a pidfd per watched pid (hostapd, and the launcher when the chip is used); its
-    exit -> ``HostapdExited`` / ``LauncherExited``. The pids come from our pid files, so a
-    daemon we did not start is never watched or signalled;
+  - processes: every daemon r2wifi started for the mode (hostapd, dnsmasq; wpa_supplicant and the
+    DHCP client in station mode; :meth:`ApController.expected_daemons`) and the launcher when the
+    chip is used, each watched through :mod:`r2wifi.procutil` (a pidfd, or pid + start time polling
+    on kernels without pidfds); an exit or a missing daemon -> ``DaemonExited(daemon)`` /
+    ``LauncherExited``. The pids come from our pid files, so a daemon we did not start is never
+    watched or signalled;
+  - the interface: every ``IFACE_CHECK`` seconds the shallow health check
+    (:meth:`ApController.problems`: interface present and not re-created, up, addresses, qdisc)
+    over one netlink session; a problem -> ``InterfaceFault`` (a chip reset that re-creates ``ap0``
+    without its addresses is noticed here);
   - hostapd's control socket (ATTACH): ``AP-DISABLED``, ``AP-ENABLED``, ``AP-STA-CONNECTED``,
     ``AP-STA-DISCONNECTED``;
   - the kernel log (``backend.follow_kmsg()``: /dev/kmsg, or the simulator's log) and hostapd's
     captured log, both classified by the one shared parser :func:`r2wifi.logs.events.parse_line`:
     TX queue stop/wake lines and ``EAPOL-Key timeout``;
 * the main loop feeds each event to the ladder, or a ``Tick`` when the ladder's deadline comes;
-  a ``Recover`` action runs the rung (:class:`~r2wifi.service.ap.ApController`) under the AP lock
-  and reports ``Done(ok)``; events observed *during* a recovery are dropped (they are its own
-  side effects: the hostapd it stopped, the interface it removed);
+  a ``Recover`` action runs the rung (:class:`~r2wifi.service.ap.ApController`) under the AP lock,
+  then verifies the result end to end (:meth:`ApController.verify`), and only then reports
+  ``Done(ok=True)``; a rung whose result does not verify is ``Done(ok=False)`` (the next rung).
+  Events observed *during* a recovery are dropped (they are its own side effects: the hostapd it
+  stopped, the interface it removed);
+* the supervisor never exits on its own: past the recovery budget the ladder is *degraded* and
+  keeps trying every ``backoff_max`` seconds; that is logged, published in
+  ``<state>/ap/supervisor.json`` (``r2wifi status`` shows it) and sent as ``STATUS=degraded: ...``;
 * every step is logged with its reason (stderr -> journal, and ``<state>/ap/supervisor.log``);
 * under systemd (``NOTIFY_SOCKET``) it sends READY=1 once the AP is up, STATUS= on every change and
-  WATCHDOG=1 at half of ``WATCHDOG_USEC`` from the main loop (so a hung loop is restarted).
+  WATCHDOG=1 at half of ``WATCHDOG_USEC`` from the main loop (so a hung loop is restarted);
+* on stop every watcher thread is joined, so its sockets (the control client's bound path) are
+  closed and removed.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import queue
-import select
 import sys
 import threading
 import time
@@ -33,6 +48,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from r2wifi.errors import UserError
+from r2wifi.fsutil import atomic_write
+from r2wifi.procutil import ProcessHandle, wait_any_exit
 from r2wifi.service import ladder as L
 from r2wifi.service.ap import ApController, ApLock
 from r2wifi.service.sdnotify import Notifier
@@ -40,16 +57,41 @@ from r2wifi.service.sdnotify import Notifier
 RECOVERY_MAX = 300.0  # seconds a recovery may keep the systemd watchdog fed
 KMSG_RETRY = 2.0  # seconds between attempts to reopen a kernel log that ended or failed
 READY_WAIT = 10.0  # seconds `run` waits for its watchers to be in place before it says "supervising"
-WATCHERS = ("processes", "ctrl", "kmsg", "hostapd-log")
+IFACE_CHECK = 1.0  # seconds between the interface health checks
+JOIN_WAIT = 5.0  # seconds `run` waits for each watcher thread to finish when stopping
+WATCHERS = ("processes", "ctrl", "kmsg", "hostapd-log", "interface")
+
+# [supervisor] key -> LadderConfig field
+_LADDER_KEYS = {"stall_seconds": "stall_seconds", "max_restarts": "limit", "restart_window": "limit_window",
+                "backoff_initial": "backoff_base", "backoff_max": "backoff_max", "storm_count": "storm_count",
+                "storm_window": "storm_window", "loop_count": "loop_count", "loop_window": "loop_window"}
+
+
+def ladder_config_checked(cfg: Any) -> tuple[L.LadderConfig, list[str]]:
+    """The ladder's configuration from ``[supervisor]``, every value made usable, and what was replaced.
+
+    The configuration check rejects nan/inf and bad ranges; this guards the supervisor against one
+    that got through anyway (``backoff_initial = nan`` must not freeze recovery).
+    """
+    sv = cfg.supervisor
+    values: dict[str, Any] = {}
+    for key, name in _LADDER_KEYS.items():
+        raw = getattr(sv, key)
+        try:
+            values[name] = int(raw) if name in ("limit", "storm_count", "loop_count") else float(raw)
+        except (TypeError, ValueError, OverflowError):  # int(nan), int(inf)
+            values[name] = math.nan
+    lc, notes = L.LadderConfig(**values).sanitized()
+    names = {v: k for k, v in _LADDER_KEYS.items()}
+    out = []
+    for note in notes:
+        field, _, rest = note.partition(" ")
+        out.append(f"supervisor.{names.get(field, field)} {rest}" if field in names else note)
+    return lc, out
 
 
 def ladder_config(cfg: Any) -> L.LadderConfig:
-    sv = cfg.supervisor
-    return L.LadderConfig(stall_seconds=float(sv.stall_seconds), limit=int(sv.max_restarts),
-                          limit_window=float(sv.restart_window), backoff_base=float(sv.backoff_initial),
-                          backoff_max=float(sv.backoff_max), storm_count=int(sv.storm_count),
-                          storm_window=float(sv.storm_window), loop_count=int(sv.loop_count),
-                          loop_window=float(sv.loop_window))
+    return ladder_config_checked(cfg)[0]
 
 
 def events_from_log_line(raw: str, *, file: str, line: int, t: float) -> list[L.Event]:
@@ -87,15 +129,20 @@ def event_from_ctrl(name: str, mac: str | None, t: float) -> L.Event | None:
 class Supervisor:
     def __init__(self, ctl: ApController, *, notifier: Notifier | None = None,
                  kmsg: Callable[[], Iterator[str]] | None = None, out: TextIO = sys.stderr,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, stop: threading.Event | None = None) -> None:
         self.ctl = ctl
-        self.ladder = L.Ladder(ladder_config(ctl.cfg))
+        lc, self.config_notes = ladder_config_checked(ctl.cfg)
+        self.ladder = L.Ladder(lc)
         self.notifier = notifier or Notifier()
         self.kmsg = kmsg
         self.out = out
         self.clock = clock
         self.q: queue.Queue[L.Event] = queue.Queue()
-        self.stop = threading.Event()
+        self.stop = stop or threading.Event()
+        self.state_file = ctl.dir / "supervisor.json"
+        self.reload_requested = threading.Event()  # set by the SIGHUP handler of `run`
+        self.config_arg: str | None = None  # the --config `run` was given (re-read on SIGHUP)
+        self.last: dict[str, Any] | None = None  # the last recovery, as published
         self.recovering_since: float | None = None
         self.last_recovery_end = 0.0
         self.logfile = ctl.dir / "supervisor.log"
@@ -126,48 +173,102 @@ class Supervisor:
     def put(self, ev: L.Event) -> None:
         self.q.put(ev)
 
+    def publish(self) -> None:
+        """Write what ``r2wifi status`` shows about the supervisor (atomically; errors ignored)."""
+        lad = self.ladder
+        state = "recovering" if self.recovering_since is not None else lad.state.value
+        data: dict[str, Any] = {
+            "pid": os.getpid(), "state": state, "degraded": lad.degraded is not None,
+            "degraded_reason": lad.degraded, "recoveries_in_window": len(lad.recoveries),
+            "limit": lad.config.limit, "limit_window": lad.config.limit_window,
+            "retry_every": lad.config.backoff_max if lad.degraded is not None else None,
+            "last_recovery": self.last, "updated": time.time(),
+        }
+        if lad.state is L.State.BACKOFF and lad.due is not None:
+            data["next_recovery_in"] = round(max(0.0, lad.due - self.clock()), 3)
+        try:
+            atomic_write(self.state_file, json.dumps(data, sort_keys=True) + "\n", mode=0o644)
+        except OSError:
+            pass
+
+    def status_text(self, text: str) -> str:
+        """The systemd STATUS= line: prefixed with the degraded state while it lasts."""
+        deg = self.ladder.degraded
+        return f"degraded ({deg}): {text}" if deg else text
+
     # -- watchers --------------------------------------------------------------------------------
     def _watch_processes(self) -> None:
-        """pidfd watcher for hostapd (and the launcher): reports an exit once per pid."""
+        """Every daemon of the mode and the launcher: reports an exit (or absence) once per pid."""
         reported: set[tuple[str, int]] = set()
         while not self.stop.is_set():
             pids: dict[str, int] = {}
-            daemon = self.ctl.daemon_name
-            hp = self.ctl.daemons.pid(daemon)
-            if hp:
-                pids["hostapd"] = hp
+            kinds = self.ctl.expected_daemons()
+            for kind in kinds:
+                pid = self.ctl.daemons.pid(kind)
+                if pid:
+                    pids[kind] = pid
             if self.ctl.cfg.chip.enabled:
                 lp = self.ctl.chip.launcher_pid()
                 if lp:
                     pids["launcher"] = lp
             if self.recovering_since is None:
-                if "hostapd" not in pids and ("hostapd", 0) not in reported:
-                    reported.add(("hostapd", 0))
-                    self.put(L.HostapdExited(self.clock(), daemon=daemon))
-                if self.ctl.cfg.chip.enabled and "launcher" not in pids and ("launcher", 0) not in reported:
-                    reported.add(("launcher", 0))
-                    self.put(L.LauncherExited(self.clock()))
+                for kind in [*kinds, *(["launcher"] if self.ctl.cfg.chip.enabled else [])]:
+                    if kind not in pids and (kind, 0) not in reported:
+                        reported.add((kind, 0))
+                        self.put(self._exit_event(kind))
             reported = {r for r in reported if not (r[1] == 0 and r[0] in pids)}
             self.watching["processes"].set()
-            fds: dict[int, tuple[str, int]] = {}
+            handles = {name: ProcessHandle(pid) for name, pid in pids.items()}
             try:
-                for name, pid in pids.items():
-                    try:
-                        fds[os.pidfd_open(pid)] = (name, pid)
-                    except ProcessLookupError:
-                        pass
-                ready, _, _ = select.select(list(fds), [], [], 0.5)
-                for fd in ready:
-                    name, pid = fds[fd]
+                for name in wait_any_exit(handles, 0.5):
+                    pid = pids[name]
                     if (name, pid) in reported or self.recovering_since is not None:
                         continue
                     reported.add((name, pid))
                     reported.add((name, 0))
-                    t = self.clock()
-                    self.put(L.HostapdExited(t, daemon=daemon) if name == "hostapd" else L.LauncherExited(t))
+                    self.put(self._exit_event(name))
             finally:
-                for fd in fds:
-                    os.close(fd)
+                for h in handles.values():
+                    h.close()
+
+    def _exit_event(self, name: str) -> L.Event:
+        t = self.clock()
+        return L.LauncherExited(t) if name == "launcher" else L.DaemonExited(t, daemon=name)
+
+    def _watch_interface(self) -> None:
+        """The shallow health check every IFACE_CHECK s; a new set of problems -> InterfaceFault."""
+        link: Any = None
+        last: tuple[str, ...] = ()
+        try:
+            while not self.stop.is_set():
+                if self.recovering_since is not None:
+                    last = ()
+                    self.watching["interface"].set()
+                    self.stop.wait(0.2)
+                    continue
+                problems: list[str] = []
+                try:
+                    if link is None:
+                        from r2wifi.net.link import Link
+
+                        link = Link(self.ctl.netns)
+                    problems = self.ctl.problems(deep=False, link=link)
+                except Exception as err:  # noqa: BLE001 - a failed check must not kill the watcher
+                    why = " ".join(str(err).split()) or type(err).__name__
+                    self.say_once(f"iface {why}", f"interface check failed ({why}); retrying")
+                    if link is not None:
+                        link.close()
+                    link = None
+                self.watching["interface"].set()
+                key = tuple(problems)
+                if problems and key != last and self.recovering_since is None:
+                    self.put(L.InterfaceFault(self.clock(), "; ".join(problems),
+                                              tuple(self.ctl.expected_daemons())))
+                last = key
+                self.stop.wait(IFACE_CHECK)
+        finally:
+            if link is not None:
+                link.close()
 
     def _watch_ctrl(self) -> None:
         from r2wifi.hostap.ctrl import CtrlClient, CtrlError
@@ -269,7 +370,8 @@ class Supervisor:
     def recover(self, action: L.Recover) -> L.Done:
         self.recovering_since = self.clock()
         self.say(f"recovery: {action.step} (reason: {action.reason})")
-        self.notifier.status(f"recovering: {action.step} ({action.reason})")
+        self.notifier.status(self.status_text(f"recovering: {action.step} ({action.reason})"))
+        self.publish()
         ok, detail = True, ""
         # A rung may legitimately block longer than WatchdogSec (echo A can take a minute): keep the
         # watchdog fed meanwhile, but only up to RECOVERY_MAX, so a hung recovery is still killed.
@@ -286,22 +388,27 @@ class Supervisor:
         try:
             with ApLock(self.ctl.dir):
                 if action.rung == 0:
-                    self.ctl.restart_hostapd()
+                    self.ctl.restart_daemons(action.daemons)
                 elif action.rung == 1:
                     self.ctl.reset_wifi()
                 else:
                     self.ctl.reset_chip()
+                self.ctl.verify()  # done only when everything the AP had is back
         except Exception as err:  # noqa: BLE001 - every failure is an input to the ladder
             ok, detail = False, " ".join(str(err).split()) or type(err).__name__
         finally:
             finished.set()
         end = self.clock()
         took = end - self.recovering_since
-        self.recoveries.append({"step": action.step, "reason": action.reason, "ok": ok, "seconds": took})
-        self.say(f"recovery: {action.step} {'done' if ok else 'FAILED: ' + detail} in {took:.2f} s")
+        self.last = {"step": action.step, "reason": action.reason, "ok": ok, "seconds": round(took, 3),
+                     "at": time.time(), **({} if ok else {"error": detail})}
+        self.recoveries.append(self.last)
+        del self.recoveries[:-100]  # bounded: the supervisor runs for months
+        self.say(f"recovery: {action.step} done in {took:.2f} s (verified)" if ok else
+                 f"recovery: {action.step} FAILED: {detail} in {took:.2f} s")
         self.last_recovery_end = end
         self.recovering_since = None
-        self.notifier.status("AP up" if ok else f"{action.step} failed")
+        self.notifier.status(self.status_text("AP up" if ok else f"{action.step} failed"))
         # Drop what the recovery itself caused.
         while True:
             try:
@@ -310,23 +417,73 @@ class Supervisor:
                 break
         return L.Done(end, ok, detail)
 
-    def perform(self, actions: list[L.Action]) -> int | None:
+    def perform(self, actions: list[L.Action]) -> None:
         pending = list(actions)
         while pending:
             act = pending.pop(0)
             if isinstance(act, L.Note):
                 self.say(act.message)
-            elif isinstance(act, L.GiveUp):
-                self.say(f"giving up: {act.reason}")
-                self.notifier.status(f"gave up: {act.reason}")
-                return 1
+            elif isinstance(act, L.Health):
+                if act.degraded:
+                    self.say(f"degraded: {act.reason}; the supervisor keeps trying")
+                    self.notifier.status(self.status_text("recovery budget exhausted"))
+                else:
+                    self.say(f"no longer degraded: {act.reason}")
+                    self.notifier.status("AP up")
             elif isinstance(act, L.Recover):
                 pending.extend(self.ladder.handle(self.recover(act)))
-        return None
+            if self.stop.is_set():
+                break
+        if actions:
+            self.publish()
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the configuration, log what changed, apply it and redo what needs it.
+
+        ``[supervisor]`` changes take effect at once (the ladder keeps its history). Changes of the
+        AP, DHCP, shaping or NAT settings re-render and restart the daemons and re-apply the interface
+        state (rung 0 with every daemon, verified). The chip, the interface names and the bridge cannot
+        change under a running AP: such a reload is refused as a whole and named (restart the service).
+        """
+        from r2wifi.config import Config
+        from r2wifi.service.ap import load
+        from r2wifi.service.daemons import Daemons
+
+        try:
+            new = load(self.config_arg)
+        except UserError as err:
+            self.say(f"SIGHUP: configuration not reloaded ({err}); keeping the one in use")
+            return
+        changed = config_changes(self.ctl.cfg, new)
+        if not changed:
+            self.say("SIGHUP: configuration re-read; nothing changed")
+            return
+        fixed = [k for k in changed if k.startswith("chip.") or k in ("ap.interface", "sta.interface", "nat.bridge")]
+        if fixed:
+            self.say(f"SIGHUP: configuration not applied: {', '.join(fixed)} cannot change while running "
+                     "(restart the service); nothing else was changed either")
+            return
+        self.say(f"SIGHUP: configuration changed: {', '.join(changed)}")
+        assert isinstance(new, Config)
+        self.ctl.cfg = new
+        self.ctl.daemons = Daemons(new)
+        lc, notes = ladder_config_checked(new)
+        for note in notes:
+            self.say(f"configuration: {note}")
+        self.ladder.config = lc
+        if any(not k.startswith("supervisor.") for k in changed):
+            done = self.recover(L.Recover(0, "configuration changed (SIGHUP)", tuple(self.ctl.expected_daemons())))
+            if not done.ok:
+                self.say("SIGHUP: the new configuration did not verify; the detectors take it from here")
+        self.publish()
 
     def run(self) -> int:
+        """Supervise until ``stop`` is set (SIGTERM); 0. Never returns on a recovery budget."""
+        for note in self.config_notes:
+            self.say(f"configuration: {note}")
         threads = [threading.Thread(target=f, daemon=True, name=f.__name__) for f in
-                   (self._watch_processes, self._watch_ctrl, self._watch_kmsg, self._watch_hostapd_log)]
+                   (self._watch_processes, self._watch_ctrl, self._watch_kmsg, self._watch_hostapd_log,
+                    self._watch_interface)]
         for t in threads:
             t.start()
         ready_by = time.monotonic() + READY_WAIT
@@ -338,6 +495,7 @@ class Supervisor:
         self.say(f"supervising {self.ctl.interface} (stall after {self.ladder.config.stall_seconds:g} s, "
                  f"at most {self.ladder.config.limit} recoveries in {self.ladder.config.limit_window:g} s)")
         self.notifier.ready("AP up")
+        self.publish()
         wd = self.notifier.watchdog_interval
         next_wd = self.clock()
         try:
@@ -356,17 +514,38 @@ class Supervisor:
                     ev: L.Event = self.q.get(timeout=max(0.0, min(waits)))
                 except queue.Empty:
                     ev = L.Tick(self.clock())
+                if self.reload_requested.is_set():
+                    self.reload_requested.clear()
+                    self.reload()
                 actions = self.ladder.handle(ev)
                 if not isinstance(ev, L.Tick):
                     actions += self.ladder.handle(L.Tick(self.clock()))
-                rc = self.perform(actions)
-                if rc is not None:
-                    return rc
+                self.perform(actions)
                 _reap()
         finally:
             self.stop.set()
             self.notifier.stopping()
+            for t in threads:  # each closes what it opened (control client socket, netlink)
+                if t.name != "_watch_kmsg":  # may block in a read of the kernel log; holds no socket
+                    t.join(JOIN_WAIT)
+            self.state_file.unlink(missing_ok=True)
         return 0
+
+
+def config_changes(old: Any, new: Any) -> list[str]:
+    """``section.key`` of every value that differs between two configurations (values not shown:
+    some are secrets)."""
+    import dataclasses
+
+    out: list[str] = []
+    for sec in dataclasses.fields(old):
+        a, b = getattr(old, sec.name), getattr(new, sec.name)
+        if not dataclasses.is_dataclass(a) or not dataclasses.is_dataclass(b):
+            continue
+        for f in dataclasses.fields(a):
+            if getattr(a, f.name) != getattr(b, f.name):
+                out.append(f"{sec.name}.{f.name}")
+    return out
 
 
 def _reap() -> None:
@@ -382,7 +561,7 @@ def _reap() -> None:
 
 def kmsg_source(backend_name: str) -> Callable[[], Iterator[str]] | None:
     """The kernel-log follower of the backend (None when it cannot be opened)."""
-    from r2wifi.wmt.backend import get_backend
+    from r2wifi.backends import get_backend
 
     try:
         backend = get_backend(backend_name)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from r2wifi.service.ladder import (
     ApDisabled,
+    DaemonExited,
     Done,
     EapolTimeout,
-    GiveUp,
+    Health,
     HostapdExited,
+    InterfaceFault,
     Ladder,
     LadderConfig,
     LauncherExited,
@@ -31,7 +33,7 @@ def test_hostapd_exit_restarts_hostapd_first() -> None:
     """hostapd dying is fixed by the lowest rung, with the reason carried along."""
     lad = Ladder()
     acts = lad.handle(HostapdExited(10.0, code=-9))
-    assert acts == [Recover(0, "hostapd exited (exit status -9)")]
+    assert acts == [Recover(0, "hostapd exited (exit status -9)", ("hostapd",))]
     assert acts[0].step == "restart-hostapd" and lad.state is State.RECOVERING
     assert lad.handle(Done(10.5, ok=True))[0] == Note("restart-hostapd succeeded; watching again")
     assert lad.state is State.WATCHING
@@ -85,7 +87,7 @@ def test_fault_long_after_recovery_starts_at_the_bottom() -> None:
     lad.handle(TxqStopped(0.0))
     assert recovers(lad.handle(Tick(10.0)))[0].rung == 1
     lad.handle(Done(12.0, ok=True))
-    assert recovers(lad.handle(HostapdExited(500.0))) == [Recover(0, "hostapd exited")]
+    assert recovers(lad.handle(HostapdExited(500.0))) == [Recover(0, "hostapd exited", ("hostapd",))]
 
 
 def test_failed_recovery_escalates() -> None:
@@ -152,18 +154,75 @@ def test_wrong_key_is_forgotten_after_the_window() -> None:
     assert recovers(lad.handle(EapolTimeout(32.0, "x")))
 
 
-def test_limit_gives_up() -> None:
-    """More than `limit` recoveries within limit_window ends in GiveUp and state FAILED."""
-    lad = Ladder(LadderConfig(limit=3, limit_window=1000, backoff_base=0, escalate_window=1))
+def test_past_the_budget_the_ladder_keeps_trying_at_backoff_max() -> None:
+    """More than `limit` recoveries within limit_window: degraded (said once), every fault still recovered
+    after backoff_max, and the budget comes back once the window has passed."""
+    lad = Ladder(LadderConfig(limit=3, limit_window=1000, backoff_base=1, backoff_max=7, escalate_window=1))
     t = 0.0
     for _ in range(3):
         assert recovers(lad.handle(HostapdExited(t)))
         lad.handle(Done(t + 1, ok=True))
         t += 10
-    acts = lad.handle(HostapdExited(t))
-    assert isinstance(acts[0], GiveUp) and "limit 3" in acts[0].reason
-    assert lad.state is State.FAILED
-    assert lad.handle(HostapdExited(t + 1)) == []
+    health: list[Health] = []
+    for _ in range(20):  # never a give-up, never a frozen state
+        acts = lad.handle(HostapdExited(t))
+        health += [a for a in acts if isinstance(a, Health)]
+        assert lad.state is State.BACKOFF and lad.next_deadline() == t + 7
+        assert recovers(lad.handle(Tick(t + 6.9))) == []
+        (rec,) = recovers(lad.handle(Tick(t + 7)))
+        assert rec.rung == 0 and rec.daemons == ("hostapd",)
+        lad.handle(Done(t + 8, ok=True))
+        t += 10
+    assert len(health) == 1 and health[0].degraded and "limit 3" in health[0].reason
+    assert lad.degraded is not None
+    # quiet for a whole window: the next tick says the budget is back
+    (back,) = [a for a in lad.handle(Tick(t + 1000)) if isinstance(a, Health)]
+    assert back.degraded is False and lad.degraded is None
+    assert recovers(lad.handle(HostapdExited(t + 1001)))  # at once again, no backoff
+
+
+def test_nan_and_inf_in_the_config_never_freeze_recovery() -> None:
+    """A nan/inf backoff (past the config check) is replaced: recovery is scheduled at a finite time."""
+    import math
+
+    lc, notes = LadderConfig(backoff_base=math.nan, backoff_max=math.inf, limit_window=-1).sanitized()
+    assert math.isfinite(lc.backoff_base) and math.isfinite(lc.backoff_max) and lc.limit_window > 0
+    assert len(notes) == 3 and any("backoff_base = nan" in n for n in notes)
+    lad = Ladder(LadderConfig(backoff_base=math.nan, backoff_max=math.nan, escalate_window=100))
+    recovers(lad.handle(HostapdExited(0.0)))
+    lad.handle(Done(1.0, ok=True))
+    acts = lad.handle(HostapdExited(2.0))
+    due = lad.next_deadline()
+    assert due is not None and math.isfinite(due) and "nan" not in acts[-1].message  # type: ignore[union-attr]
+    assert recovers(lad.handle(Tick(due)))
+
+
+def test_nan_from_the_supervisor_section_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The supervisor maps [supervisor] keys to the ladder and names a replaced nan by its config key."""
+    import dataclasses
+
+    from r2wifi.config import default_config
+    from r2wifi.service.supervisor import ladder_config_checked
+
+    cfg = default_config()
+    cfg = dataclasses.replace(cfg, supervisor=dataclasses.replace(cfg.supervisor, backoff_initial=float("nan"),
+                                                                  max_restarts=float("inf")))
+    lc, notes = ladder_config_checked(cfg)
+    assert lc.backoff_base == LadderConfig().backoff_base and lc.limit == LadderConfig().limit
+    assert any(n.startswith("supervisor.backoff_initial = nan") for n in notes)
+    assert any(n.startswith("supervisor.max_restarts") for n in notes)
+
+
+def test_every_daemon_exit_and_interface_faults_restart_their_daemons() -> None:
+    """dnsmasq (or any daemon) exiting restarts that daemon at rung 0; an interface fault names its daemons."""
+    lad = Ladder()
+    (rec,) = recovers(lad.handle(DaemonExited(1.0, daemon="dnsmasq")))
+    assert rec.rung == 0 and rec.daemons == ("dnsmasq",) and rec.step == "restart-dnsmasq"
+    lad.handle(Done(2.0, ok=True))
+    lad2 = Ladder()
+    (rec,) = recovers(lad2.handle(InterfaceFault(5.0, "ap0 lacks 192.168.10.1/24", ("hostapd", "dnsmasq"))))
+    assert rec.step == "restart-hostapd+dnsmasq" and "lacks 192.168.10.1/24" in rec.reason
+    assert lad2.handle(InterfaceFault(5.5, "ap0 is missing")) == []  # ignored while recovering
 
 
 def test_log_lines_become_ladder_events_through_the_shared_parser() -> None:
@@ -208,8 +267,14 @@ class FakeController:
         if name in self.fail:
             raise RuntimeError(f"{name} broke")
 
-    def restart_hostapd(self) -> None:
-        self._rung("restart_hostapd")
+    def restart_daemons(self, kinds=()) -> None:  # type: ignore[no-untyped-def]
+        self._rung("restart_" + "+".join(kinds or ("hostapd",)))
+
+    def verify(self) -> None:
+        self.calls.append("verify")
+
+    def expected_daemons(self) -> list[str]:
+        return ["hostapd"]
 
     def reset_wifi(self) -> None:
         self._rung("reset_wifi")
@@ -227,11 +292,11 @@ def test_supervisor_climbs_when_a_rung_fails(tmp_path) -> None:  # type: ignore[
     ctl = FakeController(tmp_path, fail={"restart_hostapd"})
     t = [100.0]
     sup = Supervisor(ctl, out=io.StringIO(), clock=lambda: t[0])  # type: ignore[arg-type]
-    assert sup.perform(sup.ladder.handle(HostapdExited(100.0))) is None
+    sup.perform(sup.ladder.handle(HostapdExited(100.0)))
     assert ctl.calls == ["restart_hostapd"] and sup.ladder.state is State.BACKOFF
     t[0] = sup.ladder.next_deadline() or 0.0
-    assert sup.perform(sup.ladder.handle(Tick(t[0]))) is None
-    assert ctl.calls == ["restart_hostapd", "reset_wifi"]
+    sup.perform(sup.ladder.handle(Tick(t[0])))
+    assert ctl.calls == ["restart_hostapd", "reset_wifi", "verify"]
     log = (tmp_path / "supervisor.log").read_text()
     assert "restart-hostapd FAILED: restart_hostapd broke" in log
     assert "recovery: reset-wifi (reason: restart-hostapd failed: restart_hostapd broke)" in log
@@ -334,3 +399,81 @@ def test_kernel_log_follower_is_reopened_and_survives_an_unparsable_line(tmp_pat
     assert "kernel log follower stopped (kmsg went away)" in log
     assert "kernel log follower running again" in log
     assert log.count("the log parser failed on (ValueError: parser bug)") == 1
+
+
+def test_a_different_kind_of_fault_does_not_climb() -> None:
+    """A dnsmasq exit soon after a hostapd restart starts at rung 0 (after the backoff); hostapd again climbs."""
+    lad = Ladder(LadderConfig(backoff_base=1, escalate_window=60))
+    recovers(lad.handle(HostapdExited(0.0)))
+    lad.handle(Done(1.0, ok=True))
+    lad.handle(DaemonExited(2.0, daemon="dnsmasq"))
+    (rec,) = recovers(lad.handle(Tick(lad.next_deadline() or 0)))
+    assert rec.rung == 0 and rec.daemons == ("dnsmasq",)
+    lad.handle(Done(4.0, ok=True))
+    lad.handle(DaemonExited(5.0, daemon="dnsmasq"))
+    (rec,) = recovers(lad.handle(Tick(lad.next_deadline() or 0)))
+    assert rec.step == "reset-wifi"
+
+
+class _VerifyFails(FakeController):
+    def verify(self) -> None:
+        self.calls.append("verify")
+        if self.calls.count("verify") == 1:
+            raise RuntimeError("not restored: ap0 lacks 192.168.10.1/24")
+
+
+def test_a_rung_whose_result_does_not_verify_is_a_failure(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """restart-hostapd ran but the check finds the address missing: not 'done', the next rung runs."""
+    import io
+
+    from r2wifi.service.supervisor import Supervisor
+
+    ctl = _VerifyFails(tmp_path, fail=set())
+    t = [10.0]
+    sup = Supervisor(ctl, out=io.StringIO(), clock=lambda: t[0])  # type: ignore[arg-type]
+    sup.perform(sup.ladder.handle(HostapdExited(10.0)))
+    t[0] = sup.ladder.next_deadline() or 0.0
+    sup.perform(sup.ladder.handle(Tick(t[0])))
+    assert ctl.calls == ["restart_hostapd", "verify", "reset_wifi", "verify"]
+    log = (tmp_path / "supervisor.log").read_text()
+    assert "restart-hostapd FAILED: not restored: ap0 lacks 192.168.10.1/24" in log
+    import re
+
+    assert re.search(r"reset-wifi done in [\d.]+ s \(verified\)", log)
+    assert sup.ladder.state is State.WATCHING
+
+
+def test_degraded_is_logged_published_and_sent_to_systemd(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Past the budget: a 'degraded' log line, supervisor.json says so, STATUS= starts with 'degraded'."""
+    import dataclasses
+    import io
+    import json
+
+    from r2wifi.service.supervisor import Supervisor
+
+    class Rec:
+        watchdog_interval = None
+
+        def __init__(self) -> None:
+            self.sent: list[str] = []
+
+        def status(self, text: str) -> bool:
+            self.sent.append(text)
+            return True
+
+    ctl = FakeController(tmp_path, fail=set())
+    ctl.cfg = dataclasses.replace(ctl.cfg, supervisor=dataclasses.replace(
+        ctl.cfg.supervisor, max_restarts=1, backoff_initial=0.5, backoff_max=0.5))
+    t = [0.0]
+    note = Rec()
+    sup = Supervisor(ctl, out=io.StringIO(), clock=lambda: t[0], notifier=note)  # type: ignore[arg-type]
+    sup.perform(sup.ladder.handle(HostapdExited(0.0)))
+    t[0] = 1.0
+    sup.perform(sup.ladder.handle(HostapdExited(1.0)))
+    assert "degraded: 1 recoveries within 600 s (limit 1); retrying every 0.5 s" in (tmp_path / "supervisor.log").read_text()
+    pub = json.loads((tmp_path / "supervisor.json").read_text())
+    assert pub["degraded"] is True and "limit 1" in pub["degraded_reason"] and pub["retry_every"] == 0.5
+    t[0] = 1.5
+    sup.perform(sup.ladder.handle(Tick(1.5)))
+    assert ctl.calls == ["restart_hostapd", "verify", "reset_wifi", "verify"]  # still recovering, one rung up
+    assert note.sent[-1].startswith("degraded (1 recoveries") or note.sent[-1].startswith("degraded (2 recoveries")

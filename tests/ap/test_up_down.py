@@ -17,7 +17,7 @@ from tests.conftest import need_binary
 
 def _left_behind(state: Path) -> list[str]:
     """Files of ours still there after `down`: only logs (kept for diagnose) and the lock may stay."""
-    keep = {"ap/lock", "launcher.log", "launcher.json", "launcher.lock"}
+    keep = {"ap/lock", "ap/supervisor.lock", "launcher.log", "launcher.json", "launcher.lock"}
     out = []
     for path in state.rglob("*"):
         rel = str(path.relative_to(state))
