@@ -2,7 +2,9 @@
 
 * ``check [--config F]``: exit 0 and ``ok: F`` or exit 2 with one line per problem, every bad key
   of the file in one run (``r2wifi: error: ap.channel: ...``, unknown keys with a "did you mean");
-  warns on stderr when a file holding a passphrase is readable by other users.
+  warns on stderr when a file holding a passphrase is readable by other users. The AP's channel is
+  checked against its country's rules in the system's regulatory.db (``--regdb FILE`` for another;
+  skipped with a note when there is none), and a DFS channel gets a note on its start-up delay.
 * ``show [--config F] [--json]``: the effective configuration (defaults filled in), secrets as ``********``.
 * ``init [PATH] [--force] [--ssid S] [--passphrase-stdin]``: write the commented default file (0600)
   with a fresh random passphrase (or one read from stdin); never overwrites without ``--force``,
@@ -21,6 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     p = sub.add_parser("check", help="validate the configuration file")
     p.add_argument("--config", metavar="FILE", help="config file (default /etc/r2wifi/r2wifi.toml)")
+    p.add_argument("--regdb", metavar="FILE",
+                   help="regulatory.db to check the channel against (default: the system's wireless-regdb)")
     p = sub.add_parser("show", help="print the effective configuration (secrets masked)")
     p.add_argument("--config", metavar="FILE", help="config file (default /etc/r2wifi/r2wifi.toml)")
     p.add_argument("--json", action="store_true", help="JSON instead of TOML")
@@ -48,6 +52,20 @@ def run(args: argparse.Namespace) -> int:
             for problem in err.problems:
                 sys.stderr.write(f"r2wifi: error: {problem}\n")
             return 2
+        from r2wifi.net import regdb
+
+        try:
+            problems, notes = regdb.check_config(cfg, regdb.load(args.regdb))
+        except regdb.RegDbError as err:
+            if args.regdb:
+                raise
+            problems, notes = [], [f"channel not checked against {cfg.ap.country}'s rules: {err}"]
+        for problem in problems:
+            sys.stderr.write(f"r2wifi: error: {problem}\n")
+        if problems:
+            return 2
+        for note in notes:
+            sys.stderr.write(f"note: {note}\n")
         secret = any(v for v in (cfg.ap.passphrase, cfg.ap.psk, cfg.sta.passphrase, cfg.sta.psk))
         mode = os.stat(cfg.source).st_mode & 0o777
         if secret and mode & 0o077:
