@@ -13,8 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from r2wifi.backends import get_backend
     from r2wifi.wmt import bt
-    from r2wifi.wmt.backend import get_backend
 
     backend = get_backend(args.backend)
     st = bt.bt_up(backend, timeout=args.timeout) if args.action == "up" else bt.status(backend)

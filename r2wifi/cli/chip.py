@@ -13,16 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import sys
-import time
-from pathlib import Path
 from typing import Any
 
 from r2wifi.errors import UserError
-
-DEFAULT_DIR = "/etc/firmware"
+from r2wifi.wmt.driver import DEFAULT_PATCH_DIR as DEFAULT_DIR
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,7 +67,7 @@ def cmd_ioctls(args: argparse.Namespace) -> int:
 # ---- init ------------------------------------------------------------------------------------
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from r2wifi.wmt.backend import get_backend
+    from r2wifi.backends import get_backend
     from r2wifi.wmt.loader import Loader
 
     backend = get_backend(args.backend)
@@ -94,159 +89,27 @@ def cmd_launch(args: argparse.Namespace) -> int:
         raise UserError("--retries must be at least 1")
     if args.daemon:
         return _launch_daemon(args)
-    from r2wifi.wmt.backend import get_backend
+    from r2wifi.backends import backend_factory, get_backend
     from r2wifi.wmt.launcher import run_resident
 
     backend = get_backend(args.backend)
     return run_resident(backend, args.patch_dir, stream=None if args.quiet else sys.stderr,
-                        power_tries=args.retries)
+                        power_tries=args.retries, make_backend=backend_factory(args.backend))
 
 
 def _launch_daemon(args: argparse.Namespace) -> int:
-    from r2wifi.wmt import state
-    from r2wifi.wmt.backend import get_backend
-    from r2wifi.wmt.firmware import check_patches
-    from r2wifi.wmt.loader import STPWMT, is_char
+    from r2wifi.backends import backend_factory, get_backend
+    from r2wifi.wmt.resident import start_resident
 
-    st = state.read_state()
-    if st.get("alive"):
-        if st.get("powered"):
-            print(f"launcher already running (pid {st.get('pid')}), chip powered")
-            return 0
-        raise UserError(f"another launcher is running (pid {st.get('pid')}) and has not powered the chip "
-                        f"({st.get('last_error') or st.get('phase') or 'starting'}); see 'r2wifi chip status'")
-    backend = get_backend(args.backend)
-    if not is_char(backend.stat_node(STPWMT)):
-        raise UserError("/dev/stpwmt is missing: run 'r2wifi chip init' first")
-    pset = check_patches(Path(args.patch_dir), display_dir=args.patch_dir)
-    errors = [f for f in pset.findings if f.level == "error"]
-    if errors:
-        e = errors[0]
-        raise UserError(f"patch files in {args.patch_dir}: {e.path}: {e.message}", hint=e.fix or None)
-    patch_dir = os.path.abspath(args.patch_dir)
-    t0 = time.monotonic()
-    child = _spawn_launcher(args.backend, patch_dir, args.retries)
-    deadline = t0 + args.timeout
-    while True:
-        st = state.read_state()
-        mine = st.get("pid") == child.pid
-        if mine and st.get("powered") and st.get("alive"):
-            child.detach()
-            pats = ", ".join(Path(p["path"]).name for p in st.get("patches") or []) or "none"
-            print(f"launcher running (pid {child.pid}), chip powered in {time.monotonic() - t0:.2f} s "
-                  f"(patches: {pats})")
-            return 0
-        rc = child.poll()
-        if rc is not None:
-            err = child.error_text().strip().splitlines()
-            why = (st.get("last_error") if mine else None) or (err[-1] if err else f"exit code {rc}")
-            why = why.removeprefix("r2wifi: error: ")
-            raise UserError(f"the launcher exited before the chip was powered: {why}")
-        if mine and st.get("power_gave_up"):
-            child.stop()
-            raise UserError(f"chip power-on failed {args.retries} time(s): {st.get('last_error')}")
-        if time.monotonic() > deadline:
-            child.stop()
-            why = st.get("last_error") if mine else None
-            raise UserError(f"the chip was not powered within {args.timeout:g} s"
-                            + (f": {why}" if why else " (see launcher.log)"))
-        time.sleep(0.005)
-
-
-class _Child:
-    """The forked resident launcher, seen from the `--daemon` parent."""
-
-    def __init__(self, pid: int, err_fd: int) -> None:
-        self.pid = pid
-        self.err_fd = err_fd
-        self.rc: int | None = None
-
-    def poll(self) -> int | None:
-        if self.rc is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                return self.rc
-            if pid:
-                self.rc = os.waitstatus_to_exitcode(status)
-        return self.rc
-
-    def error_text(self) -> str:
-        chunks = []
-        while True:
-            try:
-                b = os.read(self.err_fd, 4096)
-            except BlockingIOError:
-                break
-            if not b:
-                break
-            chunks.append(b)
-        return b"".join(chunks).decode(errors="replace")
-
-    def detach(self) -> None:
-        os.close(self.err_fd)
-        self.err_fd = -1
-
-    def stop(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 10
-        while self.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if self.poll() is None:
-            os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-
-
-def _spawn_launcher(backend_name: str, patch_dir: str, retries: int) -> _Child:
-    """Fork the resident launcher (no interpreter start-up: the modules are already imported).
-
-    The child starts a new session, points every inherited descriptor at /dev/null (so that no
-    connection of the parent stays usable, and no descriptor number is reused behind an object
-    that still refers to it), keeps a pipe as stderr for a start-up error, and runs
-    :func:`r2wifi.wmt.launcher.run_resident` with fresh backend connections.
-    """
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid:
-        os.close(wfd)
-        os.set_blocking(rfd, False)
-        return _Child(pid, rfd)
-    rc = 2
-    try:
-        os.setsid()
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for name in os.listdir("/proc/self/fd"):
-            fd = int(name)
-            if fd not in (devnull, wfd, 2) and fd > 2:
-                try:
-                    os.dup2(devnull, fd, inheritable=False)
-                except OSError:
-                    pass
-        for fd in (0, 1):
-            os.dup2(devnull, fd)
-        os.dup2(wfd, 2)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
-        from r2wifi.wmt.backend import get_backend
-        from r2wifi.wmt.launcher import run_resident
-
-        rc = run_resident(get_backend(backend_name), patch_dir, stream=None, power_tries=retries)
-    except UserError as e:
-        _write_fd(2, f"r2wifi: error: {e}\n")
-    except BaseException as e:  # noqa: B036 - the child must never return into the parent's stack
-        _write_fd(2, f"r2wifi: error: launcher: {type(e).__name__}: {e}\n")
-    finally:
-        os._exit(rc)
-
-
-def _write_fd(fd: int, text: str) -> None:
-    try:
-        os.write(fd, text.encode())
-    except OSError:
-        pass
+    res = start_resident(get_backend(args.backend), args.patch_dir, backend_name=args.backend,
+                         make_backend=backend_factory(args.backend), retries=args.retries,
+                         timeout=args.timeout, method="fork")
+    if res.already:
+        print(f"launcher already running (pid {res.pid}), chip powered")
+    else:
+        print(f"launcher running (pid {res.pid}), chip powered in {res.elapsed_s:.2f} s "
+              f"(patches: {', '.join(res.patches) or 'none'})")
+    return 0
 
 
 # ---- status ----------------------------------------------------------------------------------
@@ -285,7 +148,7 @@ def chip_status(backend: Any) -> dict[str, Any]:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from r2wifi.wmt.backend import get_backend
+    from r2wifi.backends import get_backend
 
     data = chip_status(get_backend(args.backend))
     if args.json:

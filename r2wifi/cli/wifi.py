@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from r2wifi.wmt.backend import get_backend
+    from r2wifi.backends import get_backend
     from r2wifi.wmt.wifi import WifiControl
 
     def say(text: str) -> None:

@@ -3,7 +3,8 @@
 Theory of operation: every piece of chip logic (loader, launcher, WiFi mode, Bluetooth, doctor)
 talks to the driver only through a :class:`Backend`. ``RealBackend`` (this module) uses the
 board's /dev nodes with ``os.open`` and ``fcntl.ioctl``; the simulator's backend
-(:mod:`r2wifi.sim.client`) sends the same calls over the simulator's UNIX socket. Both follow
+(:mod:`r2wifi.sim.client`) sends the same calls over the simulator's UNIX socket. Which one is used is
+decided above both, in :mod:`r2wifi.backends` (this package never imports the simulator). Both follow
 ``shared/spec/driver-interface.md``:
 
 * ``ioctl`` returns the kernel's non-negative return value; a negative kernel return is raised as
@@ -210,17 +211,6 @@ class RealBackend:
         if addr == b"\0" * 6:
             return None
         return ":".join(f"{b:02X}" for b in reversed(addr))
-
-
-def get_backend(name: str = "auto") -> Backend:
-    """The backend for ``--backend``: real, sim or auto (real if /dev/wmtdetect exists)."""
-    if name == "auto":
-        name = "real" if os.path.exists("/dev/wmtdetect") or os.path.exists("/dev/stpwmt") else "sim"
-    if name == "real":
-        return RealBackend()
-    from r2wifi.sim.client import SimBackend  # imported only when used
-
-    return SimBackend()
 
 
 if TYPE_CHECKING:  # mypy: RealBackend is a Backend, RealHandle a DeviceHandle

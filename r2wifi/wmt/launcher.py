@@ -12,7 +12,9 @@ Theory of operation:
 * Main loop (:func:`run_resident`): poll 2000 ms, read, feed :class:`~r2wifi.wmt.protocol.CommandChannel`,
   perform the actions it returns (GET_CHIP_INFO, listing, 28-byte header reads, SET_PATCH_*
   ioctls, the reply write). Every later ``srh_patch`` (chip reset) is answered the same way.
-* Stop (SIGTERM/SIGINT, or ``stop()``): SET_LAUNCHER_KILL(1), close, release the lock.
+* Stop (SIGTERM/SIGINT, or ``stop()``): SET_LAUNCHER_KILL(1), close, release the lock. Like the
+  vendor's, SIGHUP is logged and ignored (a closed terminal or a reloading parent does not stop it) and
+  SIGPIPE is ignored. LPBK stays on: the chip stays powered.
 
 Every exchange is logged with a timestamp (``cmd(srh_patch) resp(ok)``) to stderr and
 ``launcher.log``; the state record ``launcher.json`` (see :mod:`r2wifi.wmt.state`) tells
@@ -32,16 +34,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from r2wifi.errors import UserError
-from r2wifi.wmt import ioctls, protocol
+from r2wifi.wmt import driver, ioctls, protocol
 from r2wifi.wmt.backend import Backend, DeviceHandle
-from r2wifi.wmt.loader import STPWMT
 from r2wifi.wmt.state import LauncherLock, files, write_state
 
-OPEN_RETRY_S = 0.3
-POLL_MS = 2000
-POWER_TRIES = 20
-POWER_RETRY_S = 1.0
-STP_MODE_SOC = 0x23
+STPWMT = driver.STPWMT
+OPEN_RETRY_S = driver.OPEN_RETRY_S
+POLL_MS = driver.LAUNCHER_POLL_MS
+POWER_TRIES = driver.LAUNCHER_POWER_TRIES
+POWER_RETRY_S = driver.LAUNCHER_POWER_RETRY_S
+STP_MODE_SOC = driver.STP_MODE_SOC
 
 
 class LauncherLog:
@@ -332,8 +334,13 @@ class Launcher:
 
 
 def run_resident(backend: Backend, patch_dir: str, *, stream: TextIO | None = sys.stderr,
-                 power_tries: int = POWER_TRIES, open_timeout: float | None = None) -> int:
-    """The `chip launch` process: lock, set up, power thread, serve until SIGTERM/SIGINT."""
+                 power_tries: int = POWER_TRIES, open_timeout: float | None = None,
+                 make_backend: Callable[[], Backend] | None = None) -> int:
+    """The `chip launch` process: lock, set up, power thread, serve until SIGTERM/SIGINT.
+
+    ``make_backend``: makes a fresh connection of the same backend for the final LAUNCHER_KILL(1) when
+    a signal interrupted a call on the main one (the caller picks the backend; wmt never imports sim).
+    """
     import signal
 
     from r2wifi.wmt.state import vendor_launchers
@@ -362,8 +369,12 @@ def run_resident(backend: Backend, patch_dir: str, *, stream: TextIO | None = sy
             interrupted.set()
             raise _Stop
 
+    def on_hup(_signum: int, _frame: object) -> None:
+        launcher.log("signal SIGHUP: ignored")
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hup)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     try:
         launcher.update(phase="opening")
@@ -401,11 +412,9 @@ def run_resident(backend: Backend, patch_dir: str, *, stream: TextIO | None = sy
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         fresh: Backend | None = None
-        if interrupted.is_set() and backend.name in ("real", "sim"):
-            from r2wifi.wmt.backend import get_backend
-
+        if interrupted.is_set() and make_backend is not None:
             try:
-                fresh = get_backend(backend.name)
+                fresh = make_backend()
             except (UserError, OSError):
                 fresh = None
         launcher.shutdown(fresh)

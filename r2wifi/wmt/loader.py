@@ -28,16 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from r2wifi.errors import UserError
-from r2wifi.wmt import ioctls
+from r2wifi.wmt import driver, ioctls
 from r2wifi.wmt.backend import Backend, DeviceHandle, NodeInfo
 
-WMTDETECT = "/dev/wmtdetect"
-STPWMT = "/dev/stpwmt"
-WMTWIFI = "/dev/wmtWifi"
-STPBT = "/dev/stpbt"
-NODES = (WMTDETECT, STPWMT, WMTWIFI, STPBT)
-MAJORS = {WMTDETECT: 154, STPWMT: 190, WMTWIFI: 155, STPBT: 192}
-OPEN_RETRY_S = 0.3
+WMTDETECT, STPWMT, WMTWIFI, STPBT = driver.WMTDETECT, driver.STPWMT, driver.WMTWIFI, driver.STPBT
+NODES = driver.NODES
+MAJORS = driver.MAJORS
+OPEN_RETRY_S = driver.OPEN_RETRY_S
 NODE_POLL_S = 0.02
 WIFI_NODE_GRACE_S = 2.0
 

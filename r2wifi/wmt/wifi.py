@@ -11,6 +11,9 @@ Theory of operation:
 * After a write we *wait* for the interfaces instead of sleeping: over netlink (pyroute2,
   inside ``backend.netns()`` when the simulator owns a namespace, or on the real board) with a
   deadline, or by polling ``backend.interfaces()`` for a non-root simulator.
+* A WiFi on whose write returns EIO while the kernel's op is still running (the fixed 4 s op wait
+  expired during a full chip power-on: "wait completion timeout" logged after our write, driver-interface
+  §11.2) is written again after a bounded backoff (:data:`EIO_RETRY_DELAYS`), not reported as a failure.
 * On EIO we explain the likely cause from what we can see: the launcher's state, whether
   wlan_gen2 is loaded, whether ``wlan0`` was renamed, and the kernel log lines written since
   the write (``no hif info!``, ``Set p2p mode handler is NULL``, ...). See :func:`explain_eio`.
@@ -30,17 +33,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from r2wifi.errors import UserError
+from r2wifi.wmt import driver
 from r2wifi.wmt.backend import Backend
 from r2wifi.wmt.loader import WMTWIFI, check_not_regular, is_char
 from r2wifi.wmt.state import read_state
 
 MODES = ("off", "sta", "ap", "p2p")
 WRITE_CHAR = {"off": b"0", "sta": b"1", "ap": b"A", "p2p": b"S"}
-NAMES: dict[str, dict[str, str]] = {
-    "default": {"sta": "wlan0", "ap": "ap0", "p2p": "p2p0"},
-    "mtk": {"sta": "mtkwlan0", "ap": "mtkap0", "p2p": "mtkp2p0"},
-}
+NAMES: dict[str, dict[str, str]] = driver.NAME_SETS
 POLL_S = 0.02
+EIO_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 4.0)  # seconds before each new write of a WiFi on still powering up
 
 
 def expected_interfaces(mode: str, names: str = "default") -> list[str]:
@@ -220,13 +222,41 @@ def explain_eio(backend: Backend, names: str = "default", since_seq: int = -1) -
     return "the driver gave no reason (see 'dmesg' for [MTK-WIFI] / WMT lines)"
 
 
+_OP_TIMEOUT_LINES = frozenset({"op_wait_timeout", "opid_failed", "opid_fail", "wifi_on_fail"})
+
+
+def op_still_running(backend: Backend, since_seq: int) -> bool:
+    """True when the kernel's op outlived its wait: "wait completion timeout" after ``since_seq`` and no
+    failure of the op logged after that line (a power-on that is still going, or that finished well)."""
+    from r2wifi.logs.catalog import wmt as catalog
+
+    running = False
+    for s, msg in kmsg_messages(backend):
+        if s <= since_seq:
+            continue
+        hit = catalog.classify(msg)
+        if hit is None:
+            continue
+        if hit[0].key == "op_wait_timeout":
+            running = True
+        elif running and hit[0].verdict == "failure" and hit[0].key not in _OP_TIMEOUT_LINES:
+            running = False
+    return running
+
+
+class _Eio(Exception):
+    """Internal: /dev/wmtWifi answered EIO."""
+
+
 # ---- mode switching -------------------------------------------------------------------------
 
 
 class WifiControl:
     def __init__(self, backend: Backend, names: str = "default", timeout: float = 60.0,
                  watcher: InterfaceWatcher | None = None, clock: Callable[[], float] = time.monotonic,
-                 load_module: bool = True, say: Callable[[str], None] = lambda _s: None) -> None:
+                 load_module: bool = True, say: Callable[[str], None] = lambda _s: None,
+                 sleep: Callable[[float], None] = time.sleep,
+                 eio_retry_delays: tuple[float, ...] = EIO_RETRY_DELAYS) -> None:
         if names not in NAMES:
             raise UserError(f"--names: {names!r} is not one of {', '.join(NAMES)}")
         self.backend = backend
@@ -237,6 +267,9 @@ class WifiControl:
         self.load_module = load_module
         self.load_error = ""
         self.say = say
+        self.sleep = sleep
+        self.eio_retry_delays = eio_retry_delays
+        self.eio_retries = 0  # writes repeated because a power-on was still running
 
     def status(self) -> dict[str, object]:
         present = self.backend.interfaces()
@@ -249,7 +282,27 @@ class WifiControl:
         }
 
     def _write(self, mode: str) -> None:
-        since = last_seq(self.backend)
+        delays = list(self.eio_retry_delays) if mode != "off" else []
+        while True:
+            since = last_seq(self.backend)
+            try:
+                self._write_once(mode, since)
+                return
+            except _Eio:
+                if not delays or not op_still_running(self.backend, since):
+                    self._raise_eio(mode, since)
+                delay = delays.pop(0)
+                self.eio_retries += 1
+                self.say(f"wifi {mode}: EIO while the chip's power-on is still running; writing again in {delay:g} s")
+                self.sleep(delay)
+
+    def _raise_eio(self, mode: str, since: int) -> None:
+        cause = explain_eio(self.backend, self.names, since)
+        if self.load_error and "wlan_gen2" in cause:
+            cause += f"; loading it failed: {self.load_error}"
+        raise UserError(f"wifi {mode}: /dev/wmtWifi answered EIO: {cause}")
+
+    def _write_once(self, mode: str, since: int) -> None:
         try:
             h = self.backend.open(WMTWIFI)
         except FileNotFoundError:
@@ -260,10 +313,7 @@ class WifiControl:
             h.write(WRITE_CHAR[mode])
         except OSError as e:
             if e.errno == errno.EIO:
-                cause = explain_eio(self.backend, self.names, since)
-                if self.load_error and "wlan_gen2" in cause:
-                    cause += f"; loading it failed: {self.load_error}"
-                raise UserError(f"wifi {mode}: /dev/wmtWifi answered EIO: {cause}") from None
+                raise _Eio from None
             raise UserError(f"wifi {mode}: write to /dev/wmtWifi failed: {e.strerror or e}") from None
         finally:
             h.close()

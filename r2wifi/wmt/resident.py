@@ -1,0 +1,208 @@
+"""Starting the resident launcher in the background (``chip launch --daemon``, the chip steps of ``up``).
+
+Theory of operation: :func:`start_resident` checks what a start needs (no live launcher that has not
+powered the chip, /dev/stpwmt present, usable patch files), then starts :func:`r2wifi.wmt.launcher.run_resident`
+detached and returns once the launcher's state record (``launcher.json``, :mod:`r2wifi.wmt.state`) says
+the chip is powered, or raises :class:`UserError` with the launcher's own cause.
+
+* ``fork`` (the default when the calling process has one thread): no interpreter start-up, the modules
+  are already imported. The child starts a new session, points every inherited descriptor at /dev/null
+  (no connection of the parent stays usable in it), keeps a pipe as stderr for a start-up error and
+  makes fresh backend connections with ``make_backend``.
+* ``spawn`` (when threads run, e.g. inside the supervisor, where a fork could inherit a held lock):
+  one ``python -m r2wifi chip launch`` in a new session, once.
+* The pid file is the launcher's lock (:class:`r2wifi.wmt.state.LauncherLock`); the launcher is only
+  ever stopped by that pid.
+
+The caller picks the backend (``backend_name`` for a spawned child, ``make_backend`` for a forked one):
+:mod:`r2wifi.wmt` does not import the simulator.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from r2wifi.errors import UserError
+from r2wifi.wmt import driver, state
+from r2wifi.wmt.backend import Backend
+
+POLL_S = 0.005
+
+
+@dataclass
+class Started:
+    """The result of :func:`start_resident`."""
+
+    pid: int | None
+    already: bool  # a launcher was running and had powered the chip: nothing started
+    elapsed_s: float = 0.0
+    patches: list[str] = field(default_factory=list)
+
+
+class _Child:
+    """The background launcher, seen from the parent: a forked pid or a spawned Popen."""
+
+    def __init__(self, pid: int, err_fd: int = -1, proc: subprocess.Popen[bytes] | None = None) -> None:
+        self.pid = pid
+        self.err_fd = err_fd
+        self.proc = proc
+        self.rc: int | None = None
+
+    def poll(self) -> int | None:
+        if self.rc is None:
+            if self.proc is not None:
+                self.rc = self.proc.poll()
+                return self.rc
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return self.rc
+            if pid:
+                self.rc = os.waitstatus_to_exitcode(status)
+        return self.rc
+
+    def error_text(self) -> str:
+        if self.proc is not None:
+            if self.proc.stderr is None or self.poll() is None:
+                return ""
+            return self.proc.stderr.read().decode(errors="replace")
+        chunks = []
+        while self.err_fd >= 0:
+            try:
+                b = os.read(self.err_fd, 4096)
+            except BlockingIOError:
+                break
+            if not b:
+                break
+            chunks.append(b)
+        return b"".join(chunks).decode(errors="replace")
+
+    def detach(self) -> None:
+        if self.err_fd >= 0:
+            os.close(self.err_fd)
+            self.err_fd = -1
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
+
+    def stop(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 10
+        while self.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if self.poll() is None:
+            os.kill(self.pid, signal.SIGKILL)
+            if self.proc is not None:
+                self.proc.wait()
+            else:
+                os.waitpid(self.pid, 0)
+        self.detach()
+
+
+def _fork(make_backend: Callable[[], Backend], patch_dir: str, retries: int) -> _Child:
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(wfd)
+        os.set_blocking(rfd, False)
+        return _Child(pid, rfd)
+    rc = 2
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd not in (devnull, wfd, 2) and fd > 2:
+                try:
+                    os.dup2(devnull, fd, inheritable=False)
+                except OSError:
+                    pass
+        for fd in (0, 1):
+            os.dup2(devnull, fd)
+        os.dup2(wfd, 2)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        from r2wifi.wmt.launcher import run_resident
+
+        rc = run_resident(make_backend(), patch_dir, stream=None, power_tries=retries, make_backend=make_backend)
+    except UserError as e:
+        _write_fd(2, f"r2wifi: error: {e}\n")
+    except BaseException as e:  # noqa: B036 - the child must never return into the parent's stack
+        _write_fd(2, f"r2wifi: error: launcher: {type(e).__name__}: {e}\n")
+    finally:
+        os._exit(rc)
+
+
+def _spawn(backend_name: str, patch_dir: str, retries: int) -> _Child:
+    argv = [sys.executable, "-m", "r2wifi", "--backend", backend_name, "chip", "launch", "--quiet",
+            "-p", patch_dir, "--retries", str(retries)]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    return _Child(proc.pid, proc=proc)
+
+
+def _write_fd(fd: int, text: str) -> None:
+    try:
+        os.write(fd, text.encode())
+    except OSError:
+        pass
+
+
+def start_resident(backend: Backend, patch_dir: str = driver.DEFAULT_PATCH_DIR, *, backend_name: str,
+                   make_backend: Callable[[], Backend], retries: int = driver.LAUNCHER_POWER_TRIES,
+                   timeout: float = 60.0, method: str | None = None) -> Started:
+    """Start the launcher detached and return once the chip is powered (see the module docstring)."""
+    from r2wifi.wmt.firmware import check_patches
+    from r2wifi.wmt.loader import is_char
+
+    st = state.read_state()
+    if st.get("alive"):
+        if st.get("powered"):
+            return Started(st.get("pid"), True)
+        raise UserError(f"another launcher is running (pid {st.get('pid')}) and has not powered the chip "
+                        f"({st.get('last_error') or st.get('phase') or 'starting'}); see 'r2wifi chip status'")
+    if not is_char(backend.stat_node(driver.STPWMT)):
+        raise UserError("/dev/stpwmt is missing: run 'r2wifi chip init' first")
+    pset = check_patches(Path(patch_dir), display_dir=patch_dir)
+    errors = [f for f in pset.findings if f.level == "error"]
+    if errors:
+        e = errors[0]
+        raise UserError(f"patch files in {patch_dir}: {e.path}: {e.message}", hint=e.fix or None)
+    patch_dir = os.path.abspath(patch_dir)
+    if method is None:
+        method = "fork" if threading.active_count() == 1 else "spawn"
+    t0 = time.monotonic()
+    child = _fork(make_backend, patch_dir, retries) if method == "fork" else _spawn(backend_name, patch_dir, retries)
+    deadline = t0 + timeout
+    while True:
+        st = state.read_state()
+        mine = st.get("pid") == child.pid
+        if mine and st.get("powered") and st.get("alive"):
+            child.detach()
+            return Started(child.pid, False, time.monotonic() - t0,
+                           [Path(p["path"]).name for p in st.get("patches") or []])
+        rc = child.poll()
+        if rc is not None:
+            err = child.error_text().strip().splitlines()
+            why = (st.get("last_error") if mine else None) or (err[-1] if err else f"exit code {rc}")
+            why = why.removeprefix("r2wifi: error: ")
+            raise UserError(f"the launcher exited before the chip was powered: {why}")
+        if mine and st.get("power_gave_up"):
+            child.stop()
+            raise UserError(f"chip power-on failed {retries} time(s): {st.get('last_error')}")
+        if time.monotonic() > deadline:
+            child.stop()
+            why = st.get("last_error") if mine else None
+            raise UserError(f"the chip was not powered within {timeout:g} s"
+                            + (f": {why}" if why else " (see launcher.log)"))
+        time.sleep(POLL_S)
