@@ -12,7 +12,7 @@ this module only turns the outside world into its events and its actions into de
     watched or signalled;
   - the interface: every ``IFACE_CHECK`` seconds the shallow health check
     (:meth:`ApController.problems`: interface present and not re-created, up, addresses, qdisc)
-    over one netlink session; a problem -> ``InterfaceFault`` (a chip reset that re-creates ``ap0``
+    over one netlink session; a problem seen on two checks in a row -> ``InterfaceFault`` (a chip reset that re-creates ``ap0``
     without its addresses is noticed here);
   - hostapd's control socket (ATTACH): ``AP-DISABLED``, ``AP-ENABLED``, ``AP-STA-CONNECTED``,
     ``AP-STA-DISCONNECTED``;
@@ -236,13 +236,15 @@ class Supervisor:
         return L.LauncherExited(t) if name == "launcher" else L.DaemonExited(t, daemon=name)
 
     def _watch_interface(self) -> None:
-        """The shallow health check every IFACE_CHECK s; a new set of problems -> InterfaceFault."""
+        """The shallow health check every IFACE_CHECK s; a new set of problems, seen on two checks in a
+        row (not a blip while a daemon toggles the link), -> InterfaceFault."""
         link: Any = None
-        last: tuple[str, ...] = ()
+        last: tuple[str, ...] = ()  # the problems last reported
+        seen: tuple[str, ...] = ()  # the problems of the previous check
         try:
             while not self.stop.is_set():
                 if self.recovering_since is not None:
-                    last = ()
+                    last = seen = ()
                     self.watching["interface"].set()
                     self.stop.wait(0.2)
                     continue
@@ -261,10 +263,13 @@ class Supervisor:
                     link = None
                 self.watching["interface"].set()
                 key = tuple(problems)
-                if problems and key != last and self.recovering_since is None:
+                if problems and key == seen and key != last and self.recovering_since is None:
                     self.put(L.InterfaceFault(self.clock(), "; ".join(problems),
                                               tuple(self.ctl.expected_daemons())))
-                last = key
+                    last = key
+                elif not problems:
+                    last = ()
+                seen = key
                 self.stop.wait(IFACE_CHECK)
         finally:
             if link is not None:

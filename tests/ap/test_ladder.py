@@ -477,3 +477,42 @@ def test_degraded_is_logged_published_and_sent_to_systemd(tmp_path) -> None:  # 
     sup.perform(sup.ladder.handle(Tick(1.5)))
     assert ctl.calls == ["restart_hostapd", "verify", "reset_wifi", "verify"]  # still recovering, one rung up
     assert note.sent[-1].startswith("degraded (1 recoveries") or note.sent[-1].startswith("degraded (2 recoveries")
+
+
+def test_interface_watcher_reports_a_problem_seen_twice_once(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A one-check blip is ignored; a lasting problem becomes one InterfaceFault naming it and the daemons."""
+    import io
+    import queue
+    import threading
+
+    from r2wifi.service import supervisor as S
+
+    monkeypatch.setattr(S, "IFACE_CHECK", 0.01)
+    ctl = FakeController(tmp_path, fail=set())
+    answers = [["ap0 is down"], [], ["ap0 lacks 192.168.10.1/24"], ["ap0 lacks 192.168.10.1/24"]]
+    calls = []
+
+    def problems(*, deep: bool, link: object) -> list[str]:
+        calls.append(deep)
+        return answers[len(calls) - 1] if len(calls) <= len(answers) else answers[-1]
+
+    ctl.netns = None  # type: ignore[attr-defined]
+    ctl.problems = problems  # type: ignore[attr-defined]
+    ctl.expected_daemons = lambda: ["hostapd", "dnsmasq"]  # type: ignore[method-assign]
+    sup = S.Supervisor(ctl, out=io.StringIO())  # type: ignore[arg-type]
+    th = threading.Thread(target=sup._watch_interface, daemon=True)
+    th.start()
+    try:
+        ev = sup.q.get(timeout=10)
+        while len(calls) < 8:
+            threading.Event().wait(0.01)
+    finally:
+        sup.stop.set()
+        th.join(5)
+    assert isinstance(ev, InterfaceFault) and ev.problem == "ap0 lacks 192.168.10.1/24"
+    assert ev.daemons == ("hostapd", "dnsmasq") and calls[0] is False
+    try:
+        extra = sup.q.get_nowait()
+    except queue.Empty:
+        extra = None
+    assert extra is None  # the same lasting problem is reported once
