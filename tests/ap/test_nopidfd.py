@@ -166,3 +166,18 @@ def _running(pid: int) -> bool:
         return False
     return state != b"Z"
 
+
+
+@pytest.mark.root
+def test_station_mode_up_and_down_without_pidfd(enosys_bed: SimBed) -> None:
+    """No pidfd: `up --sta` (which waits on wpa_supplicant's pid while its socket appears) and `down` work."""
+    need_binary("wpa_supplicant")
+    bed = enosys_bed
+    bed.write_config('[sta]\nenabled = true\nssid = "Upstream"\npassphrase = "upstream pass"\ndhcp = false\n')
+    up = bed.cli("up", "--sta", "--config", str(bed.config))
+    assert up.returncode == 0, up.stderr
+    pid = bed.pid("wpa_supplicant", "wlan0")
+    assert pid and _running(pid)
+    down = bed.cli("down", "--config", str(bed.config))
+    assert down.returncode == 0 and "stopped wpa_supplicant" in down.stdout, down.stderr
+    assert not _running(pid)
