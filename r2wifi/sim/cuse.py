@@ -14,6 +14,9 @@ Command line (stable; the armhf twin under tools/twin starts the simulator this 
     r2wifi sim start --cuse [--timing fast] [--radio hwsim|none] [--kmsg]
 
 It needs root and ``/dev/cuse`` (``modprobe cuse``); without it the command fails with one line.
+``--radio hwsim`` (the default with ``--cuse`` where mac80211_hwsim exists) makes the WiFi netdevs
+real (:mod:`r2wifi.sim.radio`); with ``--radio none`` they exist only in the model, so a real
+backend waiting for ``ap0`` in /sys/class/net waits in vain.
 ``r2wifi sim stop`` removes the nodes (closing a ``/dev/cuse`` fd unregisters its device).
 
 Rules:

@@ -119,6 +119,9 @@ def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[s
         s.sh("hostapd", "hostapd -B -P /tmp/cuse-hostapd.pid -f /tmp/cuse-hostapd.log /tmp/cuse-hostapd.conf")
         s.sh("hostapd_status", f"for i in $(seq 1 60); do hostapd_cli -p {HOSTAPD_CTRL} -i ap0 status > /tmp/st 2>&1;"
              " grep -q state=ENABLED /tmp/st && break; sleep 0.5; done; cat /tmp/st", timeout=90)
+        group = "/sys/kernel/debug/ieee80211/$(cat /sys/class/net/ap0/phy80211/name)/hwsim/group"
+        s.sh("stall", f"{s.r2wifi} sim inject txq-stall && cat {group}")
+        s.sh("unstall", f"{s.r2wifi} sim inject clear-stall && cat {group}")
         s.sh("hostapd_stop", "kill $(cat /tmp/cuse-hostapd.pid); sleep 1; true")
         s.r2("off", "--backend", "real", "wifi", "off", timeout=180)
         s.sh("netdevs_after_off", "ls /sys/class/net")
@@ -194,6 +197,13 @@ def test_wifi_ap_creates_ap0_on_the_hwsim_phy_and_hostapd_runs_there(cuse_story)
     assert "state=ENABLED" in s.steps["hostapd_status"].out, s.explain()
     sta = s.steps["wlan0_info"].out  # the driver's station netdev, on the same (chip) phy, chip MAC
     assert "type managed" in sta and "addr 00:08:22:" in sta and sta.strip().splitlines()[-1] == phy, sta
+
+
+def test_txq_stall_takes_the_chip_radio_out_of_the_peers_group(cuse_story):
+    """`sim inject txq-stall` moves the chip's hwsim radio to group 2 (nobody hears it); clear-stall back to 1."""
+    s, _data = cuse_story
+    assert s.steps["stall"].rc == 0 and s.steps["stall"].out.split()[-1] == "2", s.explain()
+    assert s.steps["unstall"].rc == 0 and s.steps["unstall"].out.split()[-1] == "1", s.explain()
 
 
 def test_wifi_off_removes_the_interfaces(cuse_story):
