@@ -8,7 +8,7 @@ Public API (stable; other modules build on it)::
     default_config() -> Config              # the documented defaults (ap.passphrase empty)
     validate(cfg) -> Config                 # raise ConfigError(s) naming the key(s), else return cfg
     check_config(cfg) -> list[ConfigError]  # every problem, in file order
-    render_default_toml(passphrase) -> str  # the commented file `r2wifi config init` writes
+    render_default_toml(passphrase, country="DE") -> str  # the commented file `r2wifi config init` writes
     config_as_dict(cfg, masked=True) -> dict  # for `config show` (secrets masked)
     parse_rate(text) -> int                 # "8mbit" -> 8_000_000 bit/s (tc units)
     iso_countries() -> frozenset[str]
@@ -987,9 +987,11 @@ def dump_toml(cfg: Config, *, masked: bool = True) -> str:
     return "\n".join(lines)
 
 
-def render_default_toml(passphrase: str) -> str:
-    """The commented default file written by ``r2wifi config init`` (with the given passphrase)."""
-    return _DEFAULT_TEMPLATE.replace("@PASSPHRASE@", toml_value(passphrase))
+def render_default_toml(passphrase: str, country: str = "DE") -> str:
+    """The commented default file written by ``r2wifi config init`` (with the given passphrase and
+    country; `config init` passes the system's, see :func:`r2wifi.net.regdb.system_country`)."""
+    text = _DEFAULT_TEMPLATE.replace("@PASSPHRASE@", toml_value(passphrase))
+    return text.replace('country = "DE"', f"country = {toml_value(country)}", 1)
 
 
 _DEFAULT_TEMPLATE = """\
@@ -1011,7 +1013,8 @@ ssid = "BPI-R2"             # 1-32 bytes (UTF-8)
 passphrase = @PASSPHRASE@   # WPA2: 8-63 printable ASCII characters
 psk = ""                    # or a raw 64-hex-digit PSK instead of the passphrase (wpa2 only)
 security = "wpa2"           # wpa2 | wpa3 (SAE) | wpa2-wpa3 (transition) | open
-country = "DE"              # ISO 3166-1 alpha-2; sets ieee80211d and the allowed channels
+country = "DE"              # ISO 3166-1 alpha-2; sets ieee80211d and the allowed channels (`config init`:
+                            # from `iw reg get`, else the locale; `config check` checks the channel)
 hw_mode = "g"               # g: 2.4 GHz (channels 1-13) | a: 5 GHz | b
 channel = 6                 # 1-177: 1-13 with g (14: b in JP only); 36-177 (5 GHz list) with a
 ieee80211n = true

@@ -6,9 +6,10 @@
   checked against its country's rules in the system's regulatory.db (``--regdb FILE`` for another;
   skipped with a note when there is none), and a DFS channel gets a note on its start-up delay.
 * ``show [--config F] [--json]``: the effective configuration (defaults filled in), secrets as ``********``.
-* ``init [PATH] [--force] [--ssid S] [--passphrase-stdin]``: write the commented default file (0600)
-  with a fresh random passphrase (or one read from stdin); never overwrites without ``--force``,
-  and keeps a backup when it does.
+* ``init [PATH] [--force] [--ssid S] [--country CC] [--passphrase-stdin]``: write the commented
+  default file (0600) with a fresh random passphrase (or one read from stdin) and the system's
+  country (``--country``, else ``iw reg get``, else the locale's territory, else DE with a note);
+  never overwrites without ``--force``, and keeps a backup when it does.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--config", metavar="FILE", help=argparse.SUPPRESS)
     p.add_argument("--force", action="store_true", help="replace an existing file (a backup is kept)")
     p.add_argument("--ssid", help="network name to put in the file (1-32 bytes; default BPI-R2)")
+    p.add_argument("--country", metavar="CC",
+                   help="ISO 3166-1 country code (default: from `iw reg get`, else the locale, else DE)")
     p.add_argument(
         "--passphrase-stdin", action="store_true", help="read the passphrase from stdin instead of generating one"
     )
@@ -95,12 +98,23 @@ def run(args: argparse.Namespace) -> int:
     else:
         alphabet = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
         passphrase = "".join(secrets.choice(alphabet) for _ in range(16))
-    text = C.render_default_toml(passphrase)
+    country = args.country
+    if country is None:
+        from r2wifi.net.regdb import system_country
+
+        country = system_country()
+    guessed = country is None or country not in C.iso_countries() and args.country is None
+    if guessed:
+        country = "DE"
+    text = C.render_default_toml(passphrase, country)
     if args.ssid is not None:
         text = text.replace('ssid = "BPI-R2"', f"ssid = {C.toml_value(args.ssid)}", 1)
     C.parse_config(text, source=str(path))  # never write a file that would not load
     saved = atomic_write(path, text, mode=SECRET_MODE, backup=path.exists())
     sys.stdout.write(f"wrote {path}\n")
+    if guessed:
+        sys.stderr.write("note: the system's country is unknown (no `iw reg get`, no locale territory); "
+                         "wrote ap.country = \"DE\": set yours\n")
     if saved:
         sys.stdout.write(f"previous file kept as {saved}\n")
     if not args.passphrase_stdin:

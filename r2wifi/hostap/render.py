@@ -238,6 +238,8 @@ def write_hostapd_conf(cfg: Config, path: str | Path, ctrl_dir: str | Path) -> P
     mac_file = mac_file_path(path)
     if cfg.ap.mac_filter.mode != "off":
         write_secret(mac_file, render_mac_file(cfg))
+    else:
+        mac_file.unlink(missing_ok=True)  # no stale list from an earlier run
     text = render_hostapd(cfg, ctrl_dir, mac_file)
     write_secret(path, text) if _has_secret(cfg, "ap") else atomic_write(path, text, mode=0o644)
     return Path(path)

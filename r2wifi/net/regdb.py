@@ -253,11 +253,12 @@ def system_country(
             return m.group(1)
     except (OSError, subprocess.SubprocessError):
         pass
+    # the first of LC_ALL, LC_CTYPE, LANG that names a territory (C / POSIX name none; Python itself
+    # sets LC_CTYPE=C.UTF-8 when the configured locale is not installed, PEP 538)
     for var in ("LC_ALL", "LC_CTYPE", "LANG"):
-        value = env.get(var)
-        if value:
-            m = _LOCALE_RE.match(value)
-            return m.group(1) if m else None
+        m = _LOCALE_RE.match(env.get(var) or "")
+        if m:
+            return m.group(1)
     return None
 
 

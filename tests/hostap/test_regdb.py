@@ -165,7 +165,22 @@ def test_system_country_from_iw_then_locale():
     assert regdb.system_country(iw("global\ncountry 00: DFS-UNSET\n"), {"LANG": "de_DE.UTF-8"}) == "DE"
     assert regdb.system_country(no_iw, {"LC_ALL": "pt_BR.UTF-8", "LANG": "de_DE.UTF-8"}) == "BR"
     assert regdb.system_country(no_iw, {"LANG": "C.UTF-8"}) is None
+    assert regdb.system_country(no_iw, {"LC_CTYPE": "C.UTF-8", "LANG": "nl_NL.UTF-8"}) == "NL"
     assert regdb.system_country(iw("", 1), {}) is None
+
+
+def test_config_init_writes_the_system_country(run_cli, tmp_path: Path):
+    """`config init` takes the country from the locale when `iw reg get` has none (no radio here),
+    --country overrides it, and with neither it writes DE with a note."""
+    env = {"LC_ALL": "", "LC_CTYPE": "", "LANG": "fr_FR.UTF-8", "PATH": str(tmp_path)}  # no iw on PATH
+    p = run_cli("config", "init", str(tmp_path / "a.toml"), env=env)
+    assert p.returncode == 0, p.stderr
+    assert parse_config((tmp_path / "a.toml").read_text()).ap.country == "FR"
+    p = run_cli("config", "init", str(tmp_path / "b.toml"), "--country", "JP", env=env)
+    assert p.returncode == 0 and parse_config((tmp_path / "b.toml").read_text()).ap.country == "JP"
+    p = run_cli("config", "init", str(tmp_path / "c.toml"), env={**env, "LANG": "C.UTF-8"})
+    assert p.returncode == 0 and "country is unknown" in p.stderr
+    assert parse_config((tmp_path / "c.toml").read_text()).ap.country == "DE"
 
 
 def _cfg_file(tmp_path: Path, ap: str) -> Path:
