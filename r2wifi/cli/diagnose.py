@@ -69,6 +69,33 @@ def _plain(result: dict[str, Any], out: Any) -> None:
               f"failed connects: {m['failed_connects']}\n")
 
 
+MAX_EVIDENCE_LINES = 600
+
+
+def evidence_lines(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """``{file, line, text}`` of the log lines the findings cite (read again from the inputs; not stdin)."""
+    from r2wifi.logs import readers
+
+    wanted: dict[str, set[int]] = {}
+    n = 0
+    for f in result["findings"]:
+        for e in f.get("evidence") or []:
+            file, line = e.get("file"), e.get("line")
+            if isinstance(file, str) and isinstance(line, int) and file != "-" and n < MAX_EVIDENCE_LINES:
+                got = wanted.setdefault(file, set())
+                if line not in got:
+                    got.add(line)
+                    n += 1
+    out: list[dict[str, Any]] = []
+    for file, lines in wanted.items():
+        try:
+            texts = readers.lines_at(readers.Source(file, file), lines)
+        except (UserError, OSError):
+            continue
+        out += [{"file": file, "line": line, "text": texts[line]} for line in sorted(lines) if line in texts]
+    return out
+
+
 def exit_code(result: dict[str, Any], fail_on: str) -> int:
     """0, 1 or 2 from a result (see the module docstring)."""
     if result["verdict"]["status"] == "unknown":
@@ -100,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         for p in args.paths:
             redactor.learn_path(p)
     result: dict[str, Any] = diagnose(list(args.paths), stdin=sys.stdin, learn=learn, station=args.station)
+    if args.html:  # the report's evidence section shows the lines themselves (redacted below like the rest)
+        result["evidence_lines"] = evidence_lines(result)
     if redactor is not None:
         red = redactor.redact_obj(result)
         assert isinstance(red, dict)

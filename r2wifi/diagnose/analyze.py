@@ -26,7 +26,7 @@ import os
 import re
 import statistics
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from typing import TextIO
 
@@ -504,19 +504,26 @@ def _verdict(findings: list[dict[str, object]], agg: Aggregate) -> dict[str, str
 
 
 class _DedupAggregate(Aggregate):
-    """An :class:`Aggregate` that counts a record met again in a *later* input only once.
+    """An :class:`Aggregate` that also keeps the AP's own events and drops records repeated across inputs.
 
-    Overlapping inputs (``/var/log/syslog`` and ``/var/log/messages``, a log and its rotated copy)
-    hold the same lines. A record is keyed on what was parsed from it: its timestamp, source
-    and message (kind, station, interface and parameters). Only stamped records are compared,
-    and only across inputs: repeats inside one file are real. At most :data:`DEDUPE_MAX` keys
-    are remembered (then later records are no longer checked).
+    AP events (:data:`AP_EVENT_KINDS`: runs starting and stopping, interfaces going down, start-up
+    errors, firmware crashes) are kept, the last :data:`MAX_AP_EVENTS`, for the report's shared
+    time axis.
+
+    With ``dedupe`` (several inputs): overlapping inputs (``/var/log/syslog`` and
+    ``/var/log/messages``, a log and its rotated copy) hold the same lines. A record is keyed on
+    what was parsed from it: its timestamp, source and message (kind, station, interface and
+    parameters). Only stamped records are compared, and only across inputs: repeats inside one
+    file are real. At most :data:`DEDUPE_MAX` keys are remembered (then later records are no
+    longer checked).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, dedupe: bool = True) -> None:
         super().__init__()
+        self.dedupe = dedupe
         self.seen: dict[int, str] = {}
         self.dups = 0
+        self.ap_events: deque[tuple[float | None, str, str, str, int]] = deque(maxlen=MAX_AP_EVENTS)
 
     def _again(self, key: int, file: str) -> bool:
         first = self.seen.get(key)
@@ -530,23 +537,29 @@ class _DedupAggregate(Aggregate):
         return True
 
     def add(self, ev: Event) -> None:
-        if ev.ts is not None and self._again(hash((ev.ts, ev.source, ev.kind, ev.station, ev.iface,
-                                                   repr(ev.params))), ev.file):
+        if self.dedupe and ev.ts is not None and self._again(
+                hash((ev.ts, ev.source, ev.kind, ev.station, ev.iface, repr(ev.params))), ev.file):
             return
         super().add(ev)
+        if ev.kind in AP_EVENT_KINDS:
+            self.ap_events.append((ev.ts, ev.kind, ev.text[:240], ev.file, ev.line))
 
     def add_benign(self, what: str, file: str, line: int, ts: float | None = None) -> None:
-        if ts is not None and self._again(hash((ts, "benign", what)), file):
+        if self.dedupe and ts is not None and self._again(hash((ts, "benign", what)), file):
             return
         super().add_benign(what, file, line, ts)
 
 
 DEDUPE_MAX = 1_000_000
+MAX_AP_EVENTS = 400
+AP_EVENT_KINDS = frozenset({K.AP_CONFIG_FILE, K.AP_ENABLED, K.AP_DISABLED, K.IFACE_ENABLED, K.IFACE_DISABLED,
+                            K.AP_TERMINATING, K.STARTUP_ERROR, K.FIRMWARE_CRASH, K.KERNEL_WARNING,
+                            K.SERVICE_FAILED})
 
 
-def _recognised(agg: Aggregate) -> int:
-    """Records recognised so far (duplicates dropped by _DedupAggregate included)."""
-    return sum(agg.counts.values()) + (agg.dups if isinstance(agg, _DedupAggregate) else 0)
+def _recognised(agg: _DedupAggregate) -> int:
+    """Records recognised so far (duplicates dropped included)."""
+    return sum(agg.counts.values()) + agg.dups
 
 
 def diagnose(inputs: list[str], *, stdin: TextIO | None = None, learn: Callable[[str], None] | None = None,
@@ -559,7 +572,7 @@ def diagnose(inputs: list[str], *, stdin: TextIO | None = None, learn: Callable[
     """
     notes: list[str] = []
     sources = readers.expand(inputs, stdin=stdin, notes=notes)
-    agg = _DedupAggregate() if len(sources) > 1 else Aggregate()
+    agg = _DedupAggregate(dedupe=len(sources) > 1)
     files = []
     for src in sources:
         fs = _FileState(src.name, _year_of(src))
@@ -597,6 +610,8 @@ def diagnose(inputs: list[str], *, stdin: TextIO | None = None, learn: Callable[
              "events": f.events, "notes": list(f.notes)}
             for f in files
         ],
+        "ap_events": [{"t": t, "kind": kind, "text": text, "file": file, "line": line}
+                      for t, kind, text, file, line in agg.ap_events],
         "notes": notes,
-        "duplicates_dropped": agg.dups if isinstance(agg, _DedupAggregate) else 0,
+        "duplicates_dropped": agg.dups,
     }

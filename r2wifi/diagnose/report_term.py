@@ -178,6 +178,22 @@ class FileNames:
         return s
 
 
+def session_is_open(s: Mapping[str, Any]) -> bool:
+    """Still open at the end of the log: no end time and the outcome says ``open``.
+
+    A session that ended on a line without a timestamp has no end time but another outcome.
+    """
+    return s.get("end") is None and str(s.get("outcome") or "open") == "open"
+
+
+def session_end_label(s: Mapping[str, Any]) -> str:
+    """The end of a session for people: its time, ``open``, or ``ended (no time)``."""
+    end = s.get("end")
+    if end is not None:
+        return fmt_time(end)
+    return "open" if session_is_open(s) else "ended (no time)"
+
+
 def fmt_session_reason(s: Mapping[str, Any]) -> str:
     """The reason a session ended: code, decoded text, who sent it, inactivity kick/cleanup."""
     reason = s.get("disconnect_reason")
@@ -421,7 +437,8 @@ def _stations(console: Console, result: Mapping[str, Any]) -> None:
             for i, s in enumerate(shown, start=first + 1):
                 outcome = clean(s.get("outcome") or "?", 20)
                 end = s.get("end")
-                length = fmt_duration(s.get("start"), end) if end is not None else "open"
+                length = fmt_duration(s.get("start"), end) if end is not None else (
+                    "open" if session_is_open(s) else "ended")
                 table.add_row(
                     str(i),
                     fmt_time(s.get("start")),

@@ -489,6 +489,27 @@ def iter_lines(src: Source) -> Iterator[tuple[int, str]]:
             fh.close()
 
 
+def lines_at(src: Source, wanted: set[int], *, limit: int = 400) -> dict[int, str]:
+    """The text of the ``wanted`` line numbers of a source (cut to ``limit`` characters).
+
+    Streams the source only up to the last wanted line; stdin cannot be read again (empty).
+    """
+    if src.path is None or not wanted:
+        return {}
+    out: dict[int, str] = {}
+    last = max(wanted)
+    it = iter_lines(src)
+    try:
+        for n, text in it:
+            if n in wanted:
+                out[n] = text[:limit]
+            if n >= last:
+                break
+    finally:
+        it.close()  # type: ignore[attr-defined]
+    return out
+
+
 def looks_binary(src: Source) -> bool:
     """True when the first 4 KiB of a source hold NUL bytes or are mostly not text."""
     if src.path is None:

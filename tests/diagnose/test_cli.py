@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -142,3 +143,20 @@ def test_help_documents_verdicts_and_exit_codes(run_cli) -> None:
     out = " ".join(run_cli("diagnose", "--help").stdout.split())
     for needle in ("unknown (nothing in the input is recognised", "--fail-on", "2 bad usage or bad input", ".zst"):
         assert needle in out, needle
+
+
+def test_html_report_cites_lines_and_redact_hides_home_paths(run_cli, tmp_path: Path) -> None:
+    """--html shows the cited log lines in its evidence section; --redact hides /home/<user> in every path."""
+    home = tmp_path / "home" / "alice" / "logs"
+    home.mkdir(parents=True)
+    p = home / "h.log"
+    p.write_text(LOG)
+    html = tmp_path / "r.html"
+    r = run_cli("diagnose", "--json", "--redact", "--html", str(html), str(p))
+    assert r.returncode == 0, r.stderr
+    page = html.read_text()
+    assert "alice" not in page and "alice" not in r.stdout
+    assert "/home/user-1/logs/h.log" in r.stdout
+    assert re.search(r'<tr class="ev" id="ev-\d+"><td class="mono">[^<]*h\.log:4</td>'
+                     r'<td class="text mono">wlan0: STA 02:00:00:00:00:01 WPA: invalid MIC', page)
+    assert re.search(r'<a href="docs/findings/R2W\d+\.md"', page)

@@ -96,7 +96,7 @@ def loop_result() -> dict[str, Any]:
             },
             STA2: {
                 "sessions": [
-                    {"start": t0 + 5, "end": None, "outcome": "connected", "failure_stage": None,
+                    {"start": t0 + 5, "end": None, "outcome": "open", "failure_stage": None,
                      "disconnect_reason": None},
                 ],
                 "counts": {"associations": 1, "handshakes_completed": 1},

@@ -104,7 +104,7 @@ def test_redacted_diagnosis_leaks_nothing(case: Path, run_cli: CliRunner, tmp_pa
     proc = run_cli("diagnose", *files, "--redact", "--json", "--html", str(page))
     assert proc.returncode in (0, 1, 2), proc.stderr  # 1: an error finding, 2: verdict unknown
     result = json.loads(proc.stdout)
-    assert result["verdict"]["status"] in ("ok", "warning", "error")
+    assert result["verdict"]["status"] in ("ok", "warning", "error", "unknown")
     # the logs' own paths are not identifying, but they contain the case name: drop them first
     blob = json.dumps(result, ensure_ascii=False).replace(str(case), "CASE")
     assert_no_leak(blob, macs, ssids, hosts, "json")

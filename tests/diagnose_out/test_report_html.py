@@ -75,8 +75,9 @@ def test_page_is_self_contained_and_balanced() -> None:
     assert "script" not in names and "link" not in names and "iframe" not in names
     assert names.count("style") == 1
     for _tag, attrs in p.tags:
-        for attr in ("src", "href"):
-            assert attr not in attrs
+        assert "src" not in attrs
+        href = attrs.get("href")  # only in-page anchors and the findings' docs pages
+        assert href is None or re.fullmatch(r"#(ev|station)-\d+|docs/findings/R2W\d{3}\.md", href), href
     assert "url(" not in page and "@import" not in page
 
 
@@ -100,13 +101,13 @@ def test_verdict_findings_metrics_in_reading_order() -> None:
     assert pos == sorted(pos)
     assert page.index("Findings (4)") < page.index("Stations (2)") < page.index("<h2>Metrics") < page.index("<h2>Inputs")
     assert "Re-enter the passphrase on the station" in page
-    assert "hostapd.log:612, :615" in page
+    assert '<a href="#ev-1">hostapd.log:612</a>, <a href="#ev-2">:615</a>' in page
 
 
 def test_one_valid_svg_timeline_per_station() -> None:
     """Each station gets exactly one SVG timeline, which parses as XML and holds its sessions and events."""
     page = report_html.render(loop_result())
-    svgs = SVG_RE.findall(page)
+    svgs = [s for s in SVG_RE.findall(page) if s.startswith('<svg class="timeline"')]
     assert len(svgs) == 2
     ns = {"s": "http://www.w3.org/2000/svg"}
     first = ElementTree.fromstring(svgs[0])
@@ -122,12 +123,12 @@ def test_one_valid_svg_timeline_per_station() -> None:
     second = ElementTree.fromstring(svgs[1])
     assert second.get("data-station") == STA2
     (bar,) = second.findall("s:rect[@class='session']", ns)
-    assert bar.get("fill") == report_html.OUTCOME_COLOR["connected"]
+    assert bar.get("fill") == report_html.OUTCOME_COLOR["open"]
 
 
 def test_stations_share_one_time_axis() -> None:
     """A session at the same moment lines up across stations (shared scale)."""
-    svgs = SVG_RE.findall(report_html.render(loop_result()))
+    svgs = [s for s in SVG_RE.findall(report_html.render(loop_result())) if s.startswith('<svg class="timeline"')]
     ns = {"s": "http://www.w3.org/2000/svg"}
     x_first_sta1 = float(ElementTree.fromstring(svgs[0]).findall("s:rect", ns)[0].get("x") or 0)
     x_sta2 = float(ElementTree.fromstring(svgs[1]).findall("s:rect", ns)[0].get("x") or 0)
@@ -190,3 +191,85 @@ def test_chromium_renders_the_page(tmp_path: Path) -> None:
     assert dom.count('<svg class="timeline"') == 3  # the two sample stations and the hostile one
     assert dom.count('class="station"') == 3
     assert "<script" not in dom and "<img" not in dom
+
+
+NS = {"s": "http://www.w3.org/2000/svg"}
+
+
+def _svg_of(page: str, cls: str) -> ElementTree.Element:
+    (svg,) = [s for s in SVG_RE.findall(page) if s.startswith(f'<svg class="{cls}')]
+    return ElementTree.fromstring(svg)
+
+
+def _with_ap_events_and_connect_times() -> dict:
+    result = loop_result()
+    t0 = 1581700000.0
+    result["ap_events"] = [
+        {"t": t0, "kind": "ap_enabled", "text": "wlan0: AP-ENABLED", "file": "hostapd.log", "line": 5},
+        {"t": t0 + 42, "kind": "ap_disabled", "text": "wlan0: AP-DISABLED <b>", "file": "hostapd.log", "line": 680},
+        {"t": None, "kind": "ap_config_file", "text": "Configuration file: x", "file": "hostapd.log", "line": 1},
+    ]
+    sessions = result["stations"][STA2]["sessions"]
+    sessions += [{"start": t0 + 20, "end": t0 + 30, "outcome": "connected", "time_to_connect_ms": ms}
+                 for ms in (80.0, 300.0, 310.0, 1500.0, 45000.0)]
+    sessions.append({"start": None, "end": None, "outcome": "failed"})  # ended on a line without a stamp
+    return result
+
+
+def test_overview_puts_stations_and_ap_events_on_one_axis() -> None:
+    """One overview SVG: a row per timed station plus AP events, on the same scale as the station timelines."""
+    page = report_html.render(_with_ap_events_and_connect_times())
+    ov = _svg_of(page, "overview")
+    labels = [t.text for t in ov.iter(f"{{{NS['s']}}}text")]
+    assert "AP events" in labels and STA in labels and STA2 in labels
+    ap_marks = [g for g in ov.findall("s:g", NS) if "AP-" in (g.find("s:title", NS).text or "")]  # type: ignore[union-attr]
+    assert len(ap_marks) == 2  # the untimed config-file line is not placed on a time axis
+    xs = sorted(float(g.find("s:line", NS).get("x1") or 0) for g in ap_marks)  # type: ignore[union-attr]
+    bars = ov.findall("s:rect[@class='session']", NS)
+    first_bar_x = min(float(b.get("x") or 0) for b in bars)
+    assert xs[0] == first_bar_x == report_html.OV_LABEL + 6  # AP start and the first session share t0
+    assert xs[1] == report_html.SVG_W - report_html.PAD_R  # the last event ends the shared axis
+    assert '<a href="#station-1">' in page and 'id="station-1"' in page
+
+
+def test_time_to_connect_histogram_and_reasons_chart() -> None:
+    """The histogram holds every session's time to connect in its bin; reasons are bars with counts."""
+    page = report_html.render(_with_ap_events_and_connect_times())
+    ttc = _svg_of(page, "chart ttc")
+    bars = {b.find("s:title", NS).text for b in ttc.findall("s:rect", NS)}  # type: ignore[union-attr]
+    assert bars == {"<.1 s: 1", ".25-.5 s: 2", "1-2 s: 1", ">30 s: 1"}
+    reasons = _svg_of(page, "chart reasons")
+    got = sorted(b.find("s:title", NS).text for b in reasons.findall("s:rect", NS))  # type: ignore[union-attr]
+    assert got == ["2: 1", "3: 4"]
+    assert "Time to connect (5 session(s))" in page and "Disconnect reasons (5)" in page
+
+
+def test_evidence_links_land_on_the_cited_lines() -> None:
+    """Every evidence link has its anchor in the evidence section, which shows the line's text."""
+    result = loop_result()
+    result["evidence_lines"] = [{"file": "hostapd.log", "line": 612, "text": "wlan0: WPA: invalid MIC <i>"}]
+    page = report_html.render(result)
+    targets = set(re.findall(r'href="#(ev-\d+)"', page))
+    ids = set(re.findall(r'id="(ev-\d+)"', page))
+    assert targets and targets <= ids
+    row = re.search(r'<tr class="ev" id="ev-1">.*?</tr>', page)
+    assert row and "hostapd.log:612" in row.group(0) and "invalid MIC &lt;i&gt;" in row.group(0)
+    assert '<a href="#ev-' in page[page.index('id="station-1"'):]  # timeline rows link too (line 615)
+
+
+def test_finding_codes_link_to_their_docs_page() -> None:
+    """Codes link to docs/findings/<CODE>.md, or under --docs-url; an unsafe base falls back to the default."""
+    page = report_html.render(loop_result())
+    assert 'href="docs/findings/R2W110.md"' in page
+    page = report_html.render(loop_result(), docs_url="https://example.org/r2wifi/docs/findings/")
+    assert 'href="https://example.org/r2wifi/docs/findings/R2W110.md"' in page
+    for bad in ("javascript:alert(1)", 'x" onclick="y'):
+        assert 'href="docs/findings/R2W110.md"' in report_html.render(loop_result(), docs_url=bad)
+
+
+def test_session_that_ended_without_time_is_not_open() -> None:
+    """A session with no end time is 'open' only when its outcome says so; else it ended at an unknown time."""
+    page = report_html.render(_with_ap_events_and_connect_times())
+    sta2 = page[page.index(f"<h3>{STA2}</h3>"):]
+    rows = re.findall(r"<tr><td>\d+</td>.*?</tr>", sta2)
+    assert "<td>open</td>" in rows[0] and "ended (no time)" in rows[-1] and "open" not in rows[-1]

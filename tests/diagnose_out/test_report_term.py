@@ -47,7 +47,7 @@ def test_stations_show_sessions_with_outcome_and_reason() -> None:
     assert re.search(r"1\s+17:06:40\.000\s+2\.0s\s+failed\s+key_handshake\s+3 \(station", block)
     assert "start (2020-02-14 UTC)" in block
     assert "timeline:" in block and "AP-STA-POSSIBLE-PSK-MISMATCH" in block
-    assert re.search(r"1\s+17:06:45\.000\s+open\s+connected", out)
+    assert re.search(r"1\s+17:06:45\.000\s+open\s+open", out)
 
 
 def test_relative_times_and_untimed_events() -> None:

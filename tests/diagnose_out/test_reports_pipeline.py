@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -33,8 +34,10 @@ def test_corpus_case_renders_in_both_reports(case: Path) -> None:
     page = report_html.render(result)
     tags = parse(page)
     assert not tags.errors and not tags.stack
-    svgs = SVG_RE.findall(page)
+    svgs = [s for s in SVG_RE.findall(page) if s.startswith('<svg class="timeline"')]
     assert len(svgs) == len(result["stations"])
+    for other in SVG_RE.findall(page):  # overview and charts: well-formed SVG too
+        ElementTree.fromstring(other)
     for station, svg in zip(result["stations"], svgs, strict=True):
         assert f'data-station="{station["mac"]}"' in svg
         assert re.search(r"<(?:rect|g) class=\"(?:session|event)", svg) or not (
