@@ -40,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
         buf = io.StringIO()
         code.terminal(out=buf, compact=True, border=2)
         sys.stdout.write(buf.getvalue())
-        sys.stdout.write(f"SSID: {cfg.ap.ssid}  security: {cfg.ap.security}\n")
+        hidden = "  hidden (not broadcast; the code tells phones to look for it)" if cfg.ap.hidden else ""
+        sys.stdout.write(f"SSID: {cfg.ap.ssid}  security: {cfg.ap.security}{hidden}\n")
     if args.png:
         out = io.BytesIO()
         code.save(out, kind="png", scale=args.scale, border=4)

@@ -155,3 +155,20 @@ def test_hidden_network_and_raw_psk_in_the_payload(tmp_path: Path):
     assert payload_for(cfg) == 'WIFI:T:WPA;S:Shown;P:"0123456789abcdef";;'
     with pytest.raises(ValueError):
         wifi_qr_payload("x", "wpa2", "not hex", raw_psk=True)
+
+
+def test_cli_qr_of_a_hidden_network(run_cli, tmp_path: Path):
+    """`ap qr` of a hidden network: the PNG is the code of the payload with H:true, and the text says hidden."""
+    import segno
+
+    f = tmp_path / "r2wifi.toml"
+    f.write_text(f'[ap]\nssid = "Quiet"\npassphrase = "{PASS}"\nhidden = true\n')
+    out = tmp_path / "q.png"
+    p = run_cli("ap", "qr", "--png", str(out), "--scale", "2", "--config", str(f))
+    assert p.returncode == 0, p.stderr
+    assert "SSID: Quiet" in p.stdout and "hidden" in p.stdout and PASS not in p.stdout + p.stderr
+    expected = io.BytesIO()
+    segno.make(wifi_qr_payload("Quiet", "wpa2", PASS, hidden=True), error="m", micro=False).save(
+        expected, kind="png", scale=2, border=4
+    )
+    assert out.read_bytes() == expected.getvalue()
