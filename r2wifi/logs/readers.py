@@ -140,6 +140,7 @@ def expand(paths: list[str], *, stdin: TextIO | BinaryIO | None = None,
             raise UserError(f"{p}: cannot read ({err.strerror})") from None
         if stat.S_ISDIR(st.st_mode):
             found: list[str] = []
+            skipped_before = len(skipped)
             for root, dirs, files in os.walk(p):
                 dirs.sort()
                 for f in sorted(files):
@@ -152,7 +153,9 @@ def expand(paths: list[str], *, stdin: TextIO | BinaryIO | None = None,
                         continue
                     found.append(full)
             if not found:
-                raise UserError(f"{p}: directory contains no log files")
+                mine = skipped[skipped_before:]
+                extra = f" ({len(mine)} skipped; first: {mine[0]})" if mine else ""
+                raise UserError(f"{p}: directory contains no log files{extra}")
             out.extend(Source(f, f) for f in found)
             continue
         special = _special(st.st_mode)

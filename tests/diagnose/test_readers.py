@@ -139,6 +139,11 @@ def test_special_files_in_a_directory_are_skipped_with_a_note(tmp_path: Path) ->
     assert r["metrics"]["successful_connects"] == 1
     assert sorted(r["notes"]) == [f"{d}/gone: skipped (dangling symlink)", f"{d}/pipe: skipped (a FIFO)",
                                   f"{d}/zero: skipped (a character device behind a symlink)"]
+    only = tmp_path / "only"
+    only.mkdir()
+    os.mkfifo(only / "pipe")
+    with pytest.raises(UserError, match=r"contains no log files \(1 skipped; first: .*pipe: skipped \(a FIFO\)\)"):
+        diagnose([str(only)])
 
 
 @pytest.mark.parametrize("make", ["fifo", "device", "symlink-to-device"])
