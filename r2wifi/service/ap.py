@@ -335,7 +335,10 @@ class ApController:
             self._start("hostapd", d)
             record["hostapd_driver"] = cfg.ap.driver
         try:
-            client = wait_ready(ctrl, kind="hostapd", timeout=HOSTAPD_TIMEOUT, alive=d.alive)
+            from r2wifi.net.regdb import cac_wait
+
+            # a DFS channel: hostapd first listens for radar (CAC, 60 s or 600 s) before AP-ENABLED
+            client = wait_ready(ctrl, kind="hostapd", timeout=HOSTAPD_TIMEOUT + cac_wait(self.cfg), alive=d.alive)
         except UserError as err:
             d.stop(timeout=2.0)  # also waits for its log pump, so the log is complete
             raise UserError(f"hostapd did not come up: {err.message}; {self._last_log_line('hostapd')}",

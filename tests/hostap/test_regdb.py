@@ -220,3 +220,18 @@ def test_config_check_width_from_ht_capab(tmp_path: Path, tiny: regdb.RegDb):
     assert [p.key for p in problems] == ["ap.channel"] and "20 MHz" in str(problems[0])
     problems, notes = regdb.check_config(cfg, tiny)
     assert problems == [] and notes == []
+
+
+def test_cac_wait_extends_the_start_up_wait(tiny: regdb.RegDb, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """`up` waits for AP-ENABLED that much longer: the CAC time on a DFS channel, 0 elsewhere, on the wired
+    test bed, or without a database."""
+    def cfg(ap: str):
+        return parse_config('[ap]\npassphrase = "correct horse battery"\n' + ap)
+
+    assert regdb.cac_wait(cfg('hw_mode = "a"\nchannel = 52\n'), tiny) == 60
+    assert regdb.cac_wait(cfg('hw_mode = "a"\nchannel = 120\n'), tiny) == 600
+    assert regdb.cac_wait(cfg('hw_mode = "a"\nchannel = 36\n'), tiny) == 0
+    assert regdb.cac_wait(cfg(""), tiny) == 0
+    assert regdb.cac_wait(cfg('hw_mode = "a"\nchannel = 52\ndriver = "wired"\n'), tiny) == 0
+    monkeypatch.setattr(regdb, "REGDB_PATHS", (tmp_path / "none.db",))
+    assert regdb.cac_wait(cfg('hw_mode = "a"\nchannel = 52\n')) == 0
