@@ -9,6 +9,7 @@ Public API::
     check_channel(domain, hw_mode, channel, width_mhz=20) -> Verdict
     system_country(run=subprocess.run, env=os.environ) -> str | None   # `iw reg get`, then the locale
     check_config(cfg, db) -> (problems, notes)   # ap.channel against ap.country's rules; DFS notes
+    cac_wait(cfg) -> int                     # seconds hostapd listens for radar before AP-ENABLED (0: none)
 
 The file format (facts from wireless-regdb's README/db2fw.py and the kernel's reg.c; all big-endian):
 
@@ -286,3 +287,19 @@ def check_config(cfg: Config, db: RegDb) -> tuple[list[ConfigError], list[str]]:
         notes.append(f"ap.channel: {ap.channel} is a DFS channel in {ap.country}{weather}: hostapd listens for "
                      f"radar for {verdict.cac_seconds} s before the AP starts, and leaves the channel if one appears")
     return [], notes
+
+
+def cac_wait(cfg: Config, db: RegDb | None = None) -> int:
+    """Seconds hostapd spends in its radar check before the AP is enabled: 0 unless the AP's channel is
+    a DFS channel of its country in ``db`` (default: the system's; none found -> 0)."""
+    if db is None:
+        try:
+            db = load()
+        except RegDbError:
+            return 0
+    domain = db.country(cfg.ap.country)
+    if domain is None or not cfg.ap.enabled or cfg.ap.driver == "wired":
+        return 0
+    width = ap_width(cfg.ap.ht_capab) if cfg.ap.ieee80211n else 20
+    verdict = check_channel(domain, cfg.ap.hw_mode, cfg.ap.channel, width)
+    return verdict.cac_seconds if verdict.allowed and verdict.dfs else 0
