@@ -32,22 +32,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from r2wifi.wmt.driver import KNOWN_FILES, MAJORS, NODES, REQUIRED_FOR_WIFI, known_file_path
+
 Status = str  # "pass" | "warn" | "fail" | "info"
 
-# platform.md B: compiled-in path -> (size, sha256 prefix of the vendor blob, hash checked?)
+# platform.md B: compiled-in path -> (size, sha256 prefix of the vendor blob, hash checked?); the facts live in
+# r2wifi.wmt.driver (nvram/WIFI is not hash-checked: the driver writes it back, the MAC differs)
 FIRMWARE: dict[str, tuple[int, str, bool]] = {
-    "/system/etc/firmware/WMT_SOC.cfg": (95, "6da55395", True),
-    "/etc/firmware/ROMv2_lm_patch_1_0_hdr.bin": (113080, "65d510e1", True),
-    "/etc/firmware/ROMv2_lm_patch_1_1_hdr.bin": (50296, "784e2f95", True),
-    "/etc/firmware/WIFI_RAM_CODE_7623": (225840, "d94493f4", True),
-    "/etc/firmware/nvram/WIFI": (514, "703d268f", False),  # the driver writes it back; MAC differs
-}
-DEV_NODES = [  # path, major, required-for-wifi
-    ("/dev/wmtdetect", 154, True),
-    ("/dev/stpwmt", 190, True),
-    ("/dev/wmtWifi", 155, True),
-    ("/dev/stpbt", 192, False),
-]
+    known_file_path(kf): (kf.size, kf.sha256_prefix, kf.hash_checked) for kf in KNOWN_FILES}
+DEV_NODES = [(path, MAJORS[path], REQUIRED_FOR_WIFI[path]) for path in NODES]  # path, major, required-for-wifi
 KCONFIG = ["CONFIG_MTK_COMBO_CHIP_CONSYS_7623", "CONFIG_MTK_COMBO_WIFI", "CONFIG_MTK_COMBO_BT",
            "CONFIG_MTK_COMBO_BT_HCI"]
 

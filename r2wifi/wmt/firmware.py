@@ -28,13 +28,19 @@ from typing import Literal
 
 from r2wifi.errors import UserError
 
-HEADER_SIZE = 28
-SOC_CHIP_ID = 0x7623
-ROM_VERSION = 0x8A00
-DEFAULT_PATCH_DIR = "/etc/firmware"
-WMT_CFG_PATH = "/system/etc/firmware/WMT_SOC.cfg"
-WIFI_RAM_CODE_PATH = "/etc/firmware/WIFI_RAM_CODE_7623"
-NVRAM_PATH = "/etc/firmware/nvram/WIFI"
+# the facts live in r2wifi.wmt.driver; re-exported here for the firmware tools
+from r2wifi.wmt.driver import DEFAULT_PATCH_DIR as DEFAULT_PATCH_DIR
+from r2wifi.wmt.driver import KNOWN_FILES as KNOWN_FILES
+from r2wifi.wmt.driver import NVRAM_PATH as NVRAM_PATH
+from r2wifi.wmt.driver import PATCH_HEADER_LEN as HEADER_SIZE
+from r2wifi.wmt.driver import ROM_VERSION as ROM_VERSION
+from r2wifi.wmt.driver import SOC_CHIP_ID as SOC_CHIP_ID
+from r2wifi.wmt.driver import WIFI_RAM_CODE_PATH as WIFI_RAM_CODE_PATH
+from r2wifi.wmt.driver import WMT_CFG_PATH as WMT_CFG_PATH
+from r2wifi.wmt.driver import KnownFile as KnownFile
+from r2wifi.wmt.driver import known_file_path
+
+install_path = known_file_path  # the absolute compiled-in path of a KnownFile (patch files: in the patch dir)
 
 # chip name ("mt%04x" of GET_CHIP_INFO(0)) -> patch file prefix, as in stp_uart_launcher.
 PATCH_PREFIX: dict[str, str] = {
@@ -51,32 +57,6 @@ PATCH_PREFIX: dict[str, str] = {
     "mt7623": "ROMv2_lm_patch",
     "mt6797": "ROMv3_patch",
 }
-
-
-@dataclass(frozen=True)
-class KnownFile:
-    name: str  # as shown to the user
-    path: str  # compiled-in absolute path (firmware dir files: relative to the patch dir)
-    size: int
-    sha256_prefix: str
-    in_patch_dir: bool
-    opened_by: str
-
-
-KNOWN_FILES: tuple[KnownFile, ...] = (
-    KnownFile("ROMv2_lm_patch_1_0_hdr.bin", "ROMv2_lm_patch_1_0_hdr.bin", 113080, "65d510e1", True,
-              "launcher (srh_patch) then kernel"),
-    KnownFile("ROMv2_lm_patch_1_1_hdr.bin", "ROMv2_lm_patch_1_1_hdr.bin", 50296, "784e2f95", True,
-              "launcher (srh_patch) then kernel"),
-    KnownFile("WIFI_RAM_CODE_7623", WIFI_RAM_CODE_PATH, 225840, "d94493f4", False, "wlan_gen2 at WiFi power-on"),
-    KnownFile("nvram/WIFI", NVRAM_PATH, 514, "703d268f", False, "wlan_gen2 (reads and writes)"),
-    KnownFile("WMT_SOC.cfg", WMT_CFG_PATH, 95, "6da55395", False, "kernel wmt_conf.c at every chip power-on"),
-)
-
-
-def install_path(kf: KnownFile, patch_dir: str = DEFAULT_PATCH_DIR) -> str:
-    """The absolute compiled-in path of ``kf`` (patch files: inside ``patch_dir``)."""
-    return f"{patch_dir.rstrip('/')}/{kf.path}" if kf.in_patch_dir else kf.path
 
 
 class FirmwareError(UserError):
