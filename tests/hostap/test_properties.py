@@ -117,7 +117,9 @@ scalars = st.one_of(
                      "9" * 40 + "gbit", "[HT40+]", "x=1\ny=2", "02:08:22:00:00:10", "..", "infinite", "1s"]),
 )
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                       st.dictionaries(st.sampled_from("abmip"), inner, max_size=3)),
+                                                       st.dictionaries(st.sampled_from(["mac", "ip", "name", "mode",
+                                                                                        "macs", "x"]), inner,
+                                                                       max_size=3)),
                       max_leaves=8)
 
 
@@ -180,3 +182,25 @@ toml_fragments = st.sampled_from([
 def test_toml_ish_text_loads_or_is_a_user_error(lines: list[str]):
     """Line soup of sections, keys and hostile values: a Config or a UserError."""
     assert_loads_or_user_error("\n".join(lines) + "\n")
+
+
+reservations = st.lists(
+    st.tuples(st.integers(min_value=2, max_value=254), st.binary(min_size=5, max_size=5),
+              st.from_regex(r"\A([A-Za-z0-9]([A-Za-z0-9-]{0,20}[A-Za-z0-9])?)?\Z")),
+    max_size=8, unique_by=(lambda r: r[0], lambda r: r[1]),
+)
+
+
+@SETTINGS
+@given(reservations)
+def test_valid_reservations_become_one_dhcp_host_line_each(res: list[tuple[int, bytes, str]]):
+    """Reservations with unique MACs and addresses inside the subnet load, and each is exactly one
+    dhcp-host line (mac,ip[,name]) in dnsmasq's file."""
+    text = '[ap]\npassphrase = "correct horse battery"\n'
+    expected = []
+    for last, tail, name in res:
+        mac = "02:" + ":".join(f"{b:02x}" for b in tail)
+        text += f'[[dhcp.reservation]]\nmac = "{mac.upper()}"\nip = "192.168.10.{last}"\nname = "{name}"\n'
+        expected.append("dhcp-host=" + ",".join(v for v in (mac, f"192.168.10.{last}", name) if v))
+    lines = [ln for ln in render_dnsmasq(parse_config(text), "/l").splitlines() if ln.startswith("dhcp-host=")]
+    assert lines == expected
