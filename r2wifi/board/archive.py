@@ -547,8 +547,28 @@ def open_package(path: Path, limits: Limits, mapper: Mapper, links: LinkPolicy =
     return payload
 
 
+def open_regular(path: Path, *, follow: bool = False) -> IO[bytes]:
+    """Open ``path`` for reading only if it is a regular file: never blocks on a FIFO or a device
+    (``O_NONBLOCK``, then ``fstat``), follows a final symlink only with ``follow``. A device is not
+    even opened (opening some has effects: a watchdog starts, a tape rewinds). Raises UserError."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISREG((os.stat if follow else os.lstat)(path).st_mode):
+            raise UserError(f"{path}: not a regular file; refused")
+        fd = os.open(path, flags)
+    except OSError as err:
+        raise UserError(f"{path}: cannot open ({err.strerror})") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UserError(f"{path}: not a regular file; refused")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
-    return lambda: open(path, "rb")
+    return lambda: open_regular(path)
 
 
 def _walk_dir(payload: Payload, base: Path, top: Path, prefix: str, part: Part, limits: Limits, total: int,

@@ -73,6 +73,19 @@ class RealFileOps:
         os.unlink(path)
 
 
+def check_inside(base: Path, dest: Path) -> None:
+    """Refuse ``dest`` if its existing part resolves outside ``base`` (a symlink on the target tree)."""
+    from r2wifi.errors import UserError
+
+    probe = dest
+    while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
+        probe = probe.parent
+    real_base = os.path.realpath(base)
+    real = os.path.realpath(probe)
+    if real != real_base and not real.startswith(real_base.rstrip("/") + "/"):
+        raise UserError(f"{dest} would be written outside {base} (a symlink there points to {real})")
+
+
 def makedirs(ops: FileOps, path: Path, mode: int = 0o755) -> list[Path]:
     """Create ``path`` and missing parents through ``ops``; returns the directories created."""
     missing: list[Path] = []

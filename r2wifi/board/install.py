@@ -38,7 +38,7 @@ from pathlib import Path
 
 from r2wifi.board import uenv
 from r2wifi.board.archive import Member, Payload
-from r2wifi.board.fileops import FileOps, RealFileOps, makedirs, replace_file, write_file
+from r2wifi.board.fileops import FileOps, RealFileOps, check_inside, makedirs, replace_file, write_file
 from r2wifi.board.uimage import FDT_MAGIC, UIMAGE_MAGIC, ImageInfo, verify_file, verify_image
 from r2wifi.errors import UserError
 from r2wifi.wmt.firmware import KNOWN_FILES, install_path
@@ -401,7 +401,7 @@ def prepare(payload: Payload, card: Card) -> Plan:
     for step in plan.root_steps + plan.boot_steps + plan.modules_steps[:1]:
         part_base = card.root if step.part == "root" else card.boot
         assert part_base is not None
-        _check_inside(part_base, step.dest)
+        check_inside(part_base, step.dest)
 
     # uEnv.txt
     uenv_path = card.linux_dir / "uEnv.txt"
@@ -415,17 +415,6 @@ def prepare(payload: Payload, card: Card) -> Plan:
         if override and override != kernel_name:
             warnings.append(f"the default boot-menu entry in uEnv.txt sets kernel={override}, overriding kernel=")
     return plan
-
-
-def _check_inside(base: Path, dest: Path) -> None:
-    """Refuse ``dest`` if its existing part resolves outside ``base`` (symlinks on the card)."""
-    probe = dest
-    while not probe.exists() and not probe.is_symlink() and probe != probe.parent:
-        probe = probe.parent
-    real_base = os.path.realpath(base)
-    real = os.path.realpath(probe)
-    if real != real_base and not real.startswith(real_base.rstrip("/") + "/"):
-        raise UserError(f"{dest} would be written outside {base} (a symlink on the card points to {real})")
 
 
 def _file_step(part: str, dest: Path, member: Member | None, data: bytes | None, mode: int) -> Step:

@@ -15,7 +15,7 @@ from __future__ import annotations
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("r2wifi.cli.demo", "start the simulator and bring the chip up to AP mode, step by step"),
     "chip": ("r2wifi.cli.chip", "chip bring-up: init (loader), launch (resident launcher), status, ioctls"),
-    "firmware": ("r2wifi.cli.firmware", "check the firmware set, patch headers, WMT_SOC.cfg and the NVRAM MAC"),
+    "firmware": ("r2wifi.cli.firmware", "check or install the firmware set, patch headers, WMT_SOC.cfg and the NVRAM MAC"),
     "wifi": ("r2wifi.cli.wifi", "WiFi mode through /dev/wmtWifi: off | sta | ap | status"),
     "sim": ("r2wifi.cli.sim", "the simulated driver: start | stop | status | inject"),
     "up": ("r2wifi.cli.up", "bring the access point (or station) up: chip, interface, hostapd, DHCP"),

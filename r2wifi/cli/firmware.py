@@ -1,8 +1,12 @@
-"""`r2wifi firmware check|header|mac|generate`: the firmware set, patch headers, WMT_SOC.cfg, NVRAM MAC.
+"""`r2wifi firmware check|install|header|mac|generate`: the firmware set, patch headers, WMT_SOC.cfg, NVRAM MAC.
 
 * ``check [DIR] [--root SYSROOT] [--json]``: every file of platform.md section B at its compiled-in
   path; exit 2 when something must be fixed (unknown hashes are warnings).
-* ``header FILE... [--json]``: decode ROM patch headers.
+* ``install SRC [--root SYSROOT] [--allow-unknown] [--dry-run]``: the set from a directory, a
+  tarball, a .deb or an .ipk to the compiled-in paths, checked, backed up, switched atomically
+  (:mod:`r2wifi.board.fwinstall`); exit 2 when refused (nothing changed).
+* ``header FILE... [--json]``: decode ROM patch headers (regular files only; a FIFO or a device is
+  refused, never read).
 * ``mac [--set MAC | --stable] [--nvram PATH] [--root SYSROOT]``: show or write the NVRAM MAC.
 * ``generate ROOT``: write the synthetic, header-valid set (simulator, demo, tests).
 """
@@ -21,6 +25,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("dir", nargs="?", default="/etc/firmware", help="patch directory (default /etc/firmware)")
     p.add_argument("--root", default="/", help="system root holding the files (default /)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p = sub.add_parser("install", help="install the firmware set and WMT_SOC.cfg from a directory, tarball, .deb or .ipk",
+                       description="Install the firmware set to the paths compiled into the driver "
+                                   "(/etc/firmware, /system/etc/firmware): names, sizes, vendor hashes and "
+                                   "patch headers are checked first, replaced files are backed up under "
+                                   "/etc/firmware/.r2wifi-backup/, and the switch is atomic. An existing "
+                                   "nvram/WIFI (this board's MAC) is never replaced. Exit 0 installed, "
+                                   "2 refused (nothing changed).")
+    p.add_argument("source", metavar="SRC", help="directory, tarball, .deb or .ipk holding the firmware files")
+    p.add_argument("--root", default="/", help="system root to install into (default /)")
+    p.add_argument("--allow-unknown", action="store_true",
+                   help="install files whose sha256 is not the vendor's (another build, the synthetic set) "
+                        "when their sizes and headers check out")
+    p.add_argument("--dry-run", action="store_true", help="check and show what would change, write nothing")
     p = sub.add_parser("header", help="decode ROM patch headers")
     p.add_argument("files", nargs="+", metavar="FILE", help="ROM patch files (mt6625_patch_*.bin)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -36,7 +53,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return {"check": _check, "header": _header, "mac": _mac, "generate": _generate}[args.action](args)
+    return {"check": _check, "install": _install, "header": _header, "mac": _mac,
+            "generate": _generate}[args.action](args)
+
+
+def _install(args: argparse.Namespace) -> int:
+    from r2wifi.board.fwinstall import execute_install, plan_install, recover
+    from r2wifi.cli import sysroot
+
+    root = sysroot(args.root)
+    if not args.dry_run:
+        for line in recover(root):
+            print(f"note: {line}")
+    plan = plan_install(Path(args.source), root, allow_unknown=args.allow_unknown)
+    for line in plan.describe():
+        print(line)
+    if args.dry_run:
+        print("dry run: nothing written")
+        return 0
+    result = execute_install(plan)
+    if not result.installed:
+        print("the firmware set is already installed; nothing changed")
+        return 0
+    if result.backup_dir is not None:
+        print(f"backup:   {result.backup_dir}")
+    print(f"installed {len(result.installed)} file(s) under {root}")
+    return 0
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -58,12 +100,21 @@ def _check(args: argparse.Namespace) -> int:
     return 2 if errors else 0
 
 
+HEADER_FILE_MAX = 16 * 1024 * 1024  # a ROM patch is ~100 KB: anything over this is not one
+
+
 def _header(args: argparse.Namespace) -> int:
-    from r2wifi.wmt.firmware import read_header_file
+    from r2wifi.board.archive import open_regular
+    from r2wifi.errors import UserError
+    from r2wifi.wmt.firmware import HEADER_SIZE, parse_header
 
     out = []
     for name in args.files:
-        hdr = read_header_file(Path(name))
+        with open_regular(Path(name), follow=True) as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > HEADER_FILE_MAX:
+                raise UserError(f"{name}: {size} bytes, too big for a ROM patch file (over {HEADER_FILE_MAX}); refused")
+            hdr = parse_header(fh.read(HEADER_SIZE), name)
         out.append({"file": name, **hdr.to_json()})
     if args.json:
         print(json.dumps(out, indent=2))
