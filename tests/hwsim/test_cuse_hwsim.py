@@ -3,9 +3,10 @@
 One story per session, run in the guest by the ``cuse_story`` fixture: ``r2wifi sim start --cuse``
 (fast timing, ``--kmsg``), raw ``fcntl.ioctl`` calls on the nodes, then r2wifi's *real* backend
 (``--backend real``: ``os.open``/``fcntl.ioctl``/``poll`` on /dev) through ``chip init``,
-``chip launch --daemon``, ``wifi ap`` (hostapd ``driver=nl80211`` on the new ``ap0``), ``wifi off``,
-and ``sim stop``. Each test checks one part of the story; the guest is left as it was found
-(hwsim's own wlan0 is given back, the launcher and hostapd are stopped).
+``chip launch --daemon``, ``wifi ap`` (hostapd ``driver=nl80211``, WPA2, on the new ``ap0``; a
+wpa_supplicant station on the other hwsim phy joins it), ``wifi off``, and ``sim stop``. Each test
+checks one part of the story; the guest is left as it was found (hwsim's own wlan0 is given back, the
+launcher, hostapd and wpa_supplicant are stopped).
 """
 
 from __future__ import annotations
@@ -61,13 +62,29 @@ RAW_IOCTLS = (
     "print(json.dumps(res))\n"
 )
 
+WPA_CTRL = "/run/wpa-cuse"
+PSK = "cuse-test-passphrase"
 HOSTAPD_CONF = f"""interface=ap0
 driver=nl80211
 ctrl_interface={HOSTAPD_CTRL}
 ssid=r2wifi-cuse
 hw_mode=g
 channel=1
+wpa=2
+wpa_key_mgmt=WPA-PSK
+rsn_pairwise=CCMP
+wpa_passphrase={PSK}
 """
+WPA_CONF = f"""ctrl_interface={WPA_CTRL}
+network={{
+    ssid="r2wifi-cuse"
+    key_mgmt=WPA-PSK
+    psk="{PSK}"
+    scan_freq=2412
+}}
+"""
+PEER_NETDEV = ("for d in /sys/class/net/*; do [ \"$(cat $d/phy80211/name 2>/dev/null)\" = {phy} ] && "
+               "basename $d; done | head -n 1")
 
 
 class Story:
@@ -107,6 +124,11 @@ def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[s
     s.r2("start", "sim", "start", "--cuse", "--timing", "fast", "--kmsg", "--firmware-dir", PATCH_DIR)
     try:
         data["nodes_at_start"] = s.py("nodes_at_start", STAT_NODES)
+        st0 = s.r2("sim_status_start", "sim", "status", "--json")
+        try:
+            data["radio"] = json.loads(st0.out).get("radio") or {}
+        except ValueError:
+            data["radio"] = {}
         s.sh("second", f"R2WIFI_SIM_DIR=/tmp/cuse-second {s.r2wifi} sim start --cuse --timing fast --radio none")
         s.r2("init", "--backend", "real", "chip", "init", "-v")
         data["nodes_after_init"] = s.py("nodes_after_init", STAT_NODES)
@@ -122,6 +144,15 @@ def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[s
         group = "/sys/kernel/debug/ieee80211/$(cat /sys/class/net/ap0/phy80211/name)/hwsim/group"
         s.sh("stall", f"{s.r2wifi} sim inject txq-stall && cat {group}")
         s.sh("unstall", f"{s.r2wifi} sim inject clear-stall && cat {group}")
+        peer = s.sh("peer", PEER_NETDEV.format(phy=data["radio"].get("peer_phy") or "none")).out.strip()
+        data["peer"] = peer
+        if peer:  # a station on the other hwsim phy joins the chip's AP
+            s.sh("wpa_conf", f"mkdir -p {WPA_CTRL} && printf %s {shlex.quote(WPA_CONF)} > /tmp/cuse-wpa.conf")
+            s.sh("wpa", f"wpa_supplicant -B -i {peer} -c /tmp/cuse-wpa.conf -P /tmp/cuse-wpa.pid -f /tmp/cuse-wpa.log")
+            s.sh("sta_connected", f"for i in $(seq 1 80); do hostapd_cli -p {HOSTAPD_CTRL} -i ap0 all_sta > /tmp/sta"
+                 " 2>&1; grep -q '^[0-9a-f][0-9a-f]:' /tmp/sta && break; sleep 0.5; done; cat /tmp/sta;"
+                 f" cat /sys/class/net/{peer}/address", timeout=90)
+            s.sh("wpa_stop", f"kill $(cat /tmp/cuse-wpa.pid); sleep 1; ip link set {peer} down; true")
         s.sh("hostapd_stop", "kill $(cat /tmp/cuse-hostapd.pid); sleep 1; true")
         s.r2("off", "--backend", "real", "wifi", "off", timeout=180)
         s.sh("netdevs_after_off", "ls /sys/class/net")
@@ -197,6 +228,16 @@ def test_wifi_ap_creates_ap0_on_the_hwsim_phy_and_hostapd_runs_there(cuse_story)
     assert "state=ENABLED" in s.steps["hostapd_status"].out, s.explain()
     sta = s.steps["wlan0_info"].out  # the driver's station netdev, on the same (chip) phy, chip MAC
     assert "type managed" in sta and "addr 00:08:22:" in sta and sta.strip().splitlines()[-1] == phy, sta
+
+
+def test_a_station_on_the_peer_phy_joins_the_chips_ap(cuse_story):
+    """wpa_supplicant (WPA2-PSK) on the other hwsim phy completes association with hostapd on ap0."""
+    s, data = cuse_story
+    assert data.get("peer"), s.explain()
+    out = s.steps["sta_connected"].out.split()
+    mac = out[-1]
+    assert mac in out[:-1], s.explain()  # listed by hostapd's all_sta
+    assert "[AUTHORIZED]" in s.steps["sta_connected"].out, s.explain()  # the 4-way handshake completed
 
 
 def test_txq_stall_takes_the_chip_radio_out_of_the_peers_group(cuse_story):
