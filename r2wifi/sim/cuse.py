@@ -278,22 +278,20 @@ class CuseDevice:
 
     def stop(self) -> None:
         self.stopping.set()
-        try:
-            os.write(self.wake_w, b"x")
-        except OSError:
-            pass
+        with self.wlock:
+            if self.wake_w >= 0:
+                os.write(self.wake_w, b"x")
         if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(5)
         with self.wlock:
             if self.fd >= 0:
                 os.close(self.fd)  # unregisters the device: the node goes away
                 self.fd = -1
-        self.session.close()
-        for fd in (self.wake_r, self.wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+            self.session.close()
+            for fd in (self.wake_r, self.wake_w):
+                if fd >= 0:
+                    os.close(fd)
+            self.wake_r = self.wake_w = -1  # stop() is idempotent: never close a reused fd number
 
     # -- the reader
     def _loop(self) -> None:
@@ -512,6 +510,7 @@ class CuseFrontend:
                 try:
                     dev.start()
                 except OSError as e:
+                    dev.stop()
                     msg = f"cannot open {CUSE_DEVICE} for {path}: {e.strerror}"
                     if strict:
                         raise OSError(e.errno, msg) from None
