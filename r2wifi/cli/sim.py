@@ -40,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     st.add_argument("--netns-name", default=None, help="namespace name (default derived from the sim dir)")
     st.add_argument("--names", choices=("default", "mtk"), default="default",
                     help="interface names: wlan0/ap0/p2p0 or mtkwlan0/mtkap0/mtkp2p0")
+    st.add_argument("--wmt-debug", choices=("err", "all"), default="err",
+                    help="WMT core log level: err (frank-w's default gWmtDbgLvl: only [E] lines) or all")
     st.add_argument("--firmware-dir", default=None, metavar="DIR",
                     help="firmware directory (WIFI_RAM_CODE_7623 checked at WiFi on, NVRAM MAC)")
     st.add_argument("--cuse", action="store_true",
@@ -170,7 +172,7 @@ def _start(args: argparse.Namespace) -> int:
         except FileNotFoundError:
             pass
     cmd = [sys.executable, "-m", "r2wifi.sim.daemon", "--sim-dir", str(sdir), "--timing", args.timing,
-           "--names", args.names]
+           "--names", args.names, "--wmt-debug", args.wmt_debug]
     for f in args.fault:
         cmd += ["--fault", f]
     if netns:

@@ -2,7 +2,12 @@
 
 Pieces:
 
-* :mod:`r2wifi.sim.model`: the driver as a state machine (``DriverModel``), injectable clock.
+* :mod:`r2wifi.sim.model`: the driver as a state machine (``DriverModel``, the facade with the stable
+  API), injectable clock. One module per device node, each with its ioctl/command table beside its
+  handlers: :mod:`r2wifi.sim.wmtdetect`, :mod:`r2wifi.sim.stpwmt`, :mod:`r2wifi.sim.wmtwifi`,
+  :mod:`r2wifi.sim.stpbt`; :mod:`r2wifi.sim.kernel`: shared state and the WMT core (power states, op
+  waits, the user command channel, patch download; driver-interface.md §11). Lines come from
+  :mod:`r2wifi.logs.catalog.wmt`, driver facts from :mod:`r2wifi.wmt.driver`.
 * :mod:`r2wifi.sim.timing`: the delay table (``--timing realistic|fast``), ``RealClock``/``FakeClock``.
 * :mod:`r2wifi.sim.daemon`: the daemon behind ``<r2wifi.paths.sim_dir()>/sim.sock`` (JSON lines).
 * :mod:`r2wifi.sim.client`: ``SimBackend``, the ``r2wifi.wmt.backend.Backend`` of the simulator;
@@ -20,14 +25,19 @@ namespaces; a daemon whose ``sim.sock`` disappears (its test's tmp dir was delet
 
 =====================  ====================================================================
 nodes                  list of {path, kind (char|file), major, minor} of the /dev nodes
-chip_powered           LPBK power-on (launcher) completed and the chip is up
+chip_powered           the chip is powered (a full power-on completed; by LPBK or a function on)
+patched                the last power-on downloaded patches (false: srh_patch ok without SET_PATCH_NUM)
+functions              {bt, wifi, lpbk}: the WMT core's function bits (the last one off powers down)
+cmd_pending            the posted, unread user command (``srh_patch``) or null
+stpwmt_locked_out      a second DO_MODULE_INIT ran: every /dev/stpwmt open waits 2 s, EIO
+power_on_count         full chip power-ons; wmt_debug: the WMT core log level (err | all)
 launcher_connected     a /dev/stpwmt handle is open and SET_LAUNCHER_KILL(1) was not sent
 wifi_mode              off | sta | ap | p2p
 interfaces             WiFi netdevs that exist (model; also real ones in ``netns`` as root)
 netns, air_netns       namespace names, or null without ``--netns``
 inherent_delay_s       sum of the driver delays and expired timeouts the simulator spent
-do_module_init_count   DO_MODULE_INIT calls (a second one logs busy-major errors)
-lpbk_power_on_count    successful chip power-ons; srh_patch_count: srh_patch requests posted
+do_module_init_count   DO_MODULE_INIT calls (a second one fails with EBUSY, see stpwmt_locked_out)
+lpbk_power_on_count    LPBK function ons; srh_patch_count: srh_patch requests posted
 chip_reset_count       whole-chip resets (``inject chip-reset``)
 faults                 active faults; modules: loaded modules (wlan_gen2 when built in)
 hci, bd_address        ``["hci0"]`` and its address once ``stp_chrdev_bt`` is loaded
@@ -50,11 +60,13 @@ Faults (``sim start --fault NAME`` or ``sim inject NAME``):
 * ``wlan0-renamed``: the station netdev appears as ``wlx<mac>`` so A/S/P fail after 10 x 300 ms.
 * ``wifi-ram-code-missing``: wlanProbe cannot open WIFI_RAM_CODE_7623 -> WiFi on EIO (also
   happens without the fault when ``--firmware-dir`` lacks the file).
-* run time only: ``chip-reset`` (re-issues srh_patch; without a launcher answering: "wait signal
-  timeout", reset fails, WiFi off; on success the previous WiFi mode is restored), ``txq-stall``
+* run time only: ``chip-reset`` (the kernel's whole-chip reset: up to 10 tries, each posting srh_patch;
+  without a launcher answering: "wait signal timeout" / "cmd buf is occupied", reset fails, WiFi off; on
+  success LPBK is marked off and the previous WiFi mode is restored, "Set wlan mode N"), ``txq-stall``
   (netif_stop_subqueue lines, no wake; as root the air peer of the AP interface goes down),
   ``clear-stall`` (wake line, peer up; also cleared when WiFi goes off and on).
-* Missing or wrong patch files need no fault: the model opens and checks what the launcher names.
+* Missing patch files need no fault: the model opens what the launcher names ("load file (...) fail");
+  like the kernel it does not validate headers (whatever follows the 28 bytes is downloaded).
 
 Network layout (root, ``--netns``, the default as root): namespace ``r2sim-<8 hex of the sim
 dir>`` (``--netns-name``) holds the WiFi netdevs; ``<netns>-air`` holds their veth peers:

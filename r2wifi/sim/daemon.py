@@ -170,6 +170,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--fault", action="append", default=[])
     p.add_argument("--netns-name", default=None, help="empty: no namespaces")
     p.add_argument("--names", default="default")
+    p.add_argument("--wmt-debug", choices=("err", "all"), default="err")
     p.add_argument("--firmware-dir", default=None)
     p.add_argument("--abi", default=None)
     p.add_argument("--cuse", action="store_true", help="also serve the nodes as real devices (r2wifi.sim.cuse)")
@@ -218,6 +219,7 @@ def serve(argv: list[str]) -> int:
         seed=str(sim_dir.resolve()),
         sink=sink,
         net=net,
+        wmt_debug=opts.wmt_debug,
     )
     frontend = None
     if opts.cuse:

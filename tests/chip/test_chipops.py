@@ -191,8 +191,7 @@ def test_chip_reset_is_a_power_cycle_served_by_the_running_launcher(simrig: SimR
     assert after["power_on_count"] == before["power_on_count"] + 1
     assert after["patched"] is True and after["wifi_mode"] == "ap"
     assert sorted(SimBackend().interfaces()) == ["ap0", "wlan0"]
-    dmesg = simrig.cli("sim", "dmesg").stdout
-    assert "HW_PWR_OFF ok" in dmesg
+    assert after["functions"]["lpbk"] is True  # on again, set by our LPBK(1)
 
 
 def test_chip_reset_without_a_launcher_starts_one(simrig: SimRig) -> None:
@@ -226,3 +225,27 @@ def test_launcher_ignores_sighup(simrig: SimRig) -> None:
     st = json.loads((simrig.tmp / "state" / "launcher.json").read_text())
     assert st["powered"] is True and st["phase"] == "serving"
     assert stop_launcher(simrig.tmp / "state")
+
+
+def test_start_resident_spawned_once_when_threads_run(simrig: SimRig) -> None:
+    """With threads running (the supervisor) the launcher is spawned as one process, not forked."""
+    import threading
+
+    from r2wifi.backends import backend_factory
+    from r2wifi.wmt.loader import Loader
+    from r2wifi.wmt.resident import start_resident
+
+    make = backend_factory("sim")
+    Loader(make()).run()
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        res = start_resident(make(), str(simrig.fw), backend_name="sim", make_backend=make, timeout=60)
+    finally:
+        stop.set()
+        t.join()
+    assert res.already is False and res.pid == simrig.launcher_pid()
+    cmdline = Path(f"/proc/{res.pid}/cmdline").read_bytes().split(b"\0")
+    assert b"r2wifi" in cmdline and b"launch" in cmdline  # a spawned `python -m r2wifi chip launch`
+    assert simrig.status()["chip_powered"] is True

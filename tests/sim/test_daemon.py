@@ -268,3 +268,39 @@ def test_interrupted_call_does_not_desync_the_connection(sim: SimBackend) -> Non
     assert sim.module_loaded("no_such_module") is False
     assert sim.stat_node("/dev/stpwmt") is None
     assert sim._conn() is not conn
+
+
+def test_s11_daemon_prints_only_e_wmt_lines_by_default(sim: SimBackend, run_cli: CliRunner, tmp_path: Path) -> None:
+    """`sim start` without --wmt-debug is frank-w's default level: [E] WMT lines only (no OPID, no HIF type)."""
+    loader(sim)
+    _w, _t, result = mini_launcher(sim, good_firmware(tmp_path / "fw"))
+    assert result == [0]
+    dmesg = run_cli("sim", "dmesg").stdout
+    assert "WMT HIF info added" in dmesg and "do common driver init failed, ret:-1" in dmesg
+    assert "OPID(" not in dmesg and "new hifType" not in dmesg and "patch dwn:" not in dmesg
+    assert status(run_cli)["wmt_debug"] == "err"
+
+
+def test_s11_kmsg_file_stays_one_record_per_line_with_a_newline_in_a_patch_header(
+        run_cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A patch header whose build time holds a newline is escaped (\\x0a) like /dev/kmsg does."""
+    from .helpers import make_patch
+
+    monkeypatch.setenv("R2WIFI_STATE_DIR", str(tmp_path / "state"))
+    p = run_cli("sim", "start", "--timing", "fast", "--no-netns", "--wmt-debug", "all")
+    assert p.returncode == 0, p.stderr
+    try:
+        fw = tmp_path / "fw"
+        fw.mkdir()
+        make_patch(fw / "ROMv2_lm_patch_1_1_hdr.bin", count=1, seq=1, addr=b"\x00\x0e\xf0", size=3028,
+                   built=b"2015\n206145017a\n")
+        be = SimBackend()
+        loader(be)
+        _w, _t, result = mini_launcher(be, fw)
+        assert result == [0]
+        kmsg = Path(str(status(run_cli)["kmsg"])).read_text()
+        recs = kmsg.splitlines()
+        assert recs and all(r.split(";", 1)[0].count(",") == 3 for r in recs)
+        assert any("[Patch]BuiltTime = 2015\\x0a206145017a, HVer" in r for r in recs)
+    finally:
+        run_cli("sim", "stop")
