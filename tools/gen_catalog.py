@@ -37,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--write", action="store_true", help="regenerate docs/findings from the tables")
     g.add_argument("--check", action="store_true", help="fail when docs/findings is stale")
+    g.add_argument("--common", metavar="CORPUS", help="recompute prefilter.COMMON from a corpus directory")
     ns = ap.parse_args(argv)
+    if ns.common:
+        return _common(Path(ns.common))
     bad = listing.problems()
     for p in bad:
         print(f"problem: {p}", file=sys.stderr)
@@ -54,6 +57,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"stale: {name}", file=sys.stderr)
         bad = bad + stale
     return 1 if bad else 0
+
+
+def _common(corpus: Path) -> int:
+    """Print the tokens too common in the corpus' uncatalogued lines to be prefilter keywords."""
+    from r2wifi.logs.catalog import hostap, kernel, prefilter, supervisor, wmt
+    from r2wifi.logs.events import RULES, parse_line
+
+    lines = [ln.rstrip("\n") for p in sorted(corpus.glob("*/*")) if p.suffix not in (".toml",) and p.is_file()
+             for ln in p.read_text(errors="replace").splitlines()]
+    fmts = ([n for n, _r, _b in RULES] + [m.fmt for m in wmt.MESSAGES]
+            + [m.fmt for t in (hostap.TABLE, kernel.TABLE, supervisor.TABLE) for m in t.messages])
+    common = prefilter.common_tokens(fmts, lines, lambda ln: bool(parse_line(ln)))
+    print(f"{len(lines)} corpus lines; COMMON = {sorted(common)}")
+    return 0
 
 
 if __name__ == "__main__":

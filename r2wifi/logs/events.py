@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable
 
 from r2wifi.logs import wrappers
-from r2wifi.logs.catalog import hostap, kernel, supervisor, wmt
+from r2wifi.logs.catalog import hostap, kernel, prefilter, supervisor, wmt
 from r2wifi.logs.catalog.base import Message
 from r2wifi.logs.model import Event, K
 
@@ -185,6 +185,13 @@ def catalogue_event(m: Message, fields: dict[str, str], *, kernel: bool) -> tupl
     if cls == "supervisor":
         return K.SUPERVISOR, {"what": what, "key": m.key, **fields}
     return K.DRIVER_ERROR, p  # driver:<what>
+
+
+# one search decides whether any catalogue (WMT, kernel, hostapd, supervisor) can know a message: most
+# messages know none, and one alternation is cheaper than four
+_ANY_CATALOGUE = re.compile("|".join(re.escape(k) for k in sorted(
+    set(wmt.KEYWORDS) | set(hostap.KEYWORDS) | set(kernel.KEYWORDS) | set(supervisor.KEYWORDS),
+    key=len, reverse=True)))
 
 
 def _catalogued(msg: str, kernel: bool) -> tuple[str, dict[str, object]] | None:
@@ -374,11 +381,12 @@ _GENERIC_DRIVER = R(
 
 _TIMED_OUT = R(r"(?<![\w-])-(?:110|62)\b|\bETIMEDOUT\b")
 
-KEYWORDS: tuple[str, ...] = tuple(dict.fromkeys(
+KEYWORDS: tuple[str, ...] = prefilter.cover(
     [needle for needle, _rx, _b in RULES]
-    + list(wmt.KEYWORDS) + list(hostap.KEYWORDS) + list(kernel.KEYWORDS) + list(supervisor.KEYWORDS)
+    + [m.fmt for m in wmt.MESSAGES]
+    + [m.fmt for table in (hostap.TABLE, kernel.TABLE, supervisor.TABLE) for m in table.messages]
     + ["brcmf", "ath10k", "ath11k", "rt2x00", "mwlwifi", "iwlwifi", "rtw", "rtl", "mt76", "ieee80211 phy"]
-))
+)
 
 
 def _station_of(msg: str) -> tuple[str | None, str]:
@@ -398,12 +406,13 @@ def classify(msg: str, *, source: str = "other", kernel: bool = False) -> tuple[
         iface = m.group(1)
         body = body[m.end():]
     station, body2 = _station_of(body)
-    hit = _wmt_event(body2) if station is None else None
-    if hit is not None:  # the WMT table decides what a MediaTek line means
-        return None, iface, hit[0], hit[1]
-    hit = _catalogued(body2, kernel) if station is None else None
-    if hit is not None:  # so do the hostapd / wpa_supplicant and kernel driver catalogues
-        return None, iface, hit[0], hit[1]
+    if station is None and _ANY_CATALOGUE.search(body2) is not None:
+        hit = _wmt_event(body2)
+        if hit is not None:  # the WMT table decides what a MediaTek line means
+            return None, iface, hit[0], hit[1]
+        hit = _catalogued(body2, kernel)
+        if hit is not None:  # so do the hostapd / wpa_supplicant and kernel driver catalogues
+            return None, iface, hit[0], hit[1]
     ctx = Ctx(body2, source, kernel, station, iface)
     for needle, rx, build in RULES:
         if needle in body2:

@@ -224,3 +224,20 @@ def test_gen_catalog_validates_the_tables_and_the_docs_are_current() -> None:
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert "catalogue entries: hostap" in run.stdout
+
+
+def test_prefilter_keywords_are_derived_and_cover_every_message() -> None:
+    """The grep keywords come from the catalogues and rule needles (prefilter.cover): every message holds one."""
+    from r2wifi.logs.catalog import prefilter, wmt
+    from r2wifi.logs.events import KEYWORDS
+
+    fmts = [m.fmt for m in wmt.MESSAGES] + [m.fmt for t in TABLES.values() for m in t.messages]
+    assert all(prefilter.covered(KEYWORDS, _sample_any(f)) for f in fmts)
+    assert len(KEYWORDS) < len(fmts)  # a cover, not one keyword per message
+    kws = prefilter.cover(["Message {cmd} (seq {seq}) timeout", "MCU message {cmd} (seq {seq}) timed out",
+                           "[WMT-CORE][E]wmt_core_stp_init({line}):WMT-CORE: no hif info!"])
+    assert kws == ("MCU message", "Message", "[WMT-CORE]")  # the tag, not a level-specific header
+
+
+def _sample_any(fmt: str) -> str:
+    return fmt.format(**{f: "x7" for f in base.fields_of(fmt)})

@@ -44,6 +44,12 @@ def problems() -> list[str]:
     for m in wmt.MESSAGES:
         if m.verdict == "failure" and m.meaning != "bt_failed" and not wmt.kind_of(m.meaning):
             out.append(f"wmt: {m.key}: failure marker {m.meaning!r} raises no finding kind")
+    from r2wifi.logs.events import KEYWORDS, RULES  # the prefilter derived from these tables
+
+    fmts = [m.fmt for m in wmt.MESSAGES] + [m.fmt for t in (hostap.TABLE, kernel.TABLE, supervisor.TABLE)
+                                            for m in t.messages]
+    out += [f"prefilter: no keyword in {f!r}" for f in fmts if not any(k in _sample(f) for k in KEYWORDS)]
+    out += [f"prefilter: no keyword in rule needle {n!r}" for n, _r, _b in RULES if not any(k in n for k in KEYWORDS)]
     return out
 
 
