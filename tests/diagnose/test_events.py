@@ -86,10 +86,11 @@ def test_wmt_markers_follow_the_driver_spec() -> None:
     assert wmt_marker("[WMT-CONSYS-HW][E]mtk_wmt_probe(122):Wmt Cannot find pinctrl default!") == "benign:wmt_pinctrl"
 
 
-def test_every_rule_needle_is_a_prefilter_keyword() -> None:
-    """The fast prefilter covers every classification rule (else the fast path would miss events)."""
+def test_every_rule_needle_holds_a_prefilter_keyword() -> None:
+    """The fast prefilter covers every classification rule (else the fast path would miss events): each
+    rule's needle contains one of the keywords, so every line holding the needle passes the prefilter."""
     for needle, _rx, _b in RULES:
-        assert needle in KEYWORDS
+        assert any(k in needle for k in KEYWORDS), needle
 
 
 def test_more_general_recognisers() -> None:
