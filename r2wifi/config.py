@@ -181,7 +181,7 @@ class APConfig:
     passphrase: str = field(default="", repr=False)
     psk: str = field(default="", repr=False)  # 64 hex digits instead of a passphrase (wpa2 only)
     security: str = "wpa2"  # wpa2 | wpa3 | wpa2-wpa3 | open
-    country: str = "DE"
+    country: str = "DE"  # ISO 3166-1 alpha-2, or "auto" (iw reg get, then the locale, at load time)
     hw_mode: str = "g"  # g (2.4 GHz) | a (5 GHz) | b
     channel: int = 6
     ieee80211n: bool = True
@@ -455,6 +455,12 @@ def _resolve(cfg: Config) -> Config:
     ap = cfg.ap
     if not ap.interface:
         ap = dataclasses.replace(ap, interface="mtkap0" if mtk else "ap0")
+    if ap.country == "auto":
+        from r2wifi.net.regdb import system_country  # runs `iw reg get`: only for "auto"
+
+        found = system_country()
+        if found in _ISO_SET:
+            ap = dataclasses.replace(ap, country=found)
     sta = cfg.sta
     if not sta.interface:
         sta = dataclasses.replace(sta, interface="mtkwlan0" if mtk else "wlan0")
@@ -790,6 +796,9 @@ def _check_ap(ap: APConfig, found: _Problems) -> None:
     run(("ap.security", "ap.passphrase", "ap.psk"), lambda: _check_security("ap", ap.security, ap.passphrase, ap.psk))
 
     def country() -> None:
+        if ap.country == "auto":
+            raise ConfigError("ap.country", "auto: the system's country is unknown (no `iw reg get` country, no "
+                                            "locale territory); set it, e.g. \"DE\"")
         if ap.country not in _ISO_SET:
             raise ConfigError("ap.country", f"{ap.country!r} is not an ISO 3166-1 alpha-2 code (e.g. DE, US, JP)")
 
@@ -1014,7 +1023,7 @@ passphrase = @PASSPHRASE@   # WPA2: 8-63 printable ASCII characters
 psk = ""                    # or a raw 64-hex-digit PSK instead of the passphrase (wpa2 only)
 security = "wpa2"           # wpa2 | wpa3 (SAE) | wpa2-wpa3 (transition) | open
 country = "DE"              # ISO 3166-1 alpha-2; sets ieee80211d and the allowed channels (`config init`:
-                            # from `iw reg get`, else the locale; `config check` checks the channel)
+                            # from `iw reg get`, else the locale); "auto": that lookup at every start
 hw_mode = "g"               # g: 2.4 GHz (channels 1-13) | a: 5 GHz | b
 channel = 6                 # 1-177: 1-13 with g (14: b in JP only); 36-177 (5 GHz list) with a
 ieee80211n = true

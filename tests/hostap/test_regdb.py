@@ -235,3 +235,16 @@ def test_cac_wait_extends_the_start_up_wait(tiny: regdb.RegDb, tmp_path: Path, m
     assert regdb.cac_wait(cfg('hw_mode = "a"\nchannel = 52\ndriver = "wired"\n'), tiny) == 0
     monkeypatch.setattr(regdb, "REGDB_PATHS", (tmp_path / "none.db",))
     assert regdb.cac_wait(cfg('hw_mode = "a"\nchannel = 52\n')) == 0
+
+
+def test_country_auto_is_looked_up_at_load(monkeypatch: pytest.MonkeyPatch):
+    """ap.country = "auto" takes the system's country when the config loads; unknown -> names ap.country."""
+    from r2wifi.errors import ConfigError
+
+    text = '[ap]\npassphrase = "correct horse battery"\ncountry = "auto"\n'
+    monkeypatch.setattr(regdb, "system_country", lambda: "NL")
+    assert parse_config(text).ap.country == "NL"
+    monkeypatch.setattr(regdb, "system_country", lambda: None)
+    with pytest.raises(ConfigError) as info:
+        parse_config(text)
+    assert info.value.key == "ap.country" and "unknown" in str(info.value)
