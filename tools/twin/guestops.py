@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from twin.session import Twin
+from twin.session import SIM_START, Twin
 from twin.vm import Result
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,6 +89,11 @@ class Guest:
 
     def kmsg(self) -> str:
         return self.vm.run(["dmesg"], timeout=60).out
+
+    def restart_chip(self, *extra: str) -> Result:
+        """A fresh simulated chip (``sim stop`` + the session's ``sim start``, ``extra`` options last)."""
+        self.r2("sim", "stop", timeout=300)
+        return self.vm.run([*SIM_START, *extra], timeout=300)
 
     def cleanup(self) -> None:
         self.vm.run(["pkill", "-f", "^/usr/bin/python3 /usr/bin/r2wifi run"], timeout=60)
