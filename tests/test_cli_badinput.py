@@ -191,7 +191,7 @@ def run_one(argv: list[str], tmp: Path, timeout: float = 60) -> subprocess.Compl
 
 
 # Commands whose documented exit status 1 means "the check found a problem" (not bad input).
-EXIT_1_DOCUMENTED = {"doctor", "diagnose"}
+EXIT_1_DOCUMENTED = {"doctor", "diagnose", "firmware"}
 
 
 def judge(argv: list[str], p: subprocess.CompletedProcess[bytes]) -> str:

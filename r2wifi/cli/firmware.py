@@ -1,7 +1,8 @@
 """`r2wifi firmware check|install|header|mac|generate`: the firmware set, patch headers, WMT_SOC.cfg, NVRAM MAC.
 
 * ``check [DIR] [--root SYSROOT] [--json]``: every file of platform.md section B at its compiled-in
-  path; exit 2 when something must be fixed (unknown hashes are warnings).
+  path; exit 0 when nothing must be fixed (unknown hashes are warnings), 1 when something must be
+  fixed, 2 for a bad argument (e.g. --root not a directory).
 * ``install SRC [--root SYSROOT] [--allow-unknown] [--dry-run]``: the set from a directory, a
   tarball, a .deb or an .ipk to the compiled-in paths, checked, backed up, switched atomically
   (:mod:`r2wifi.board.fwinstall`); exit 2 when refused (nothing changed).
@@ -21,7 +22,10 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    p = sub.add_parser("check", help="check the whole firmware set and say what to fix")
+    p = sub.add_parser("check", help="check the whole firmware set and say what to fix",
+                       description="Check every firmware file at the path the driver opens, its size, hash and "
+                                   "headers, WMT_SOC.cfg and the NVRAM. Exit 0 nothing to fix (unknown hashes "
+                                   "are warnings), 1 problems found (each with its fix), 2 bad arguments.")
     p.add_argument("dir", nargs="?", default="/etc/firmware", help="patch directory (default /etc/firmware)")
     p.add_argument("--root", default="/", help="system root holding the files (default /)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -97,7 +101,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"{mark[f.level]}  {f.path}: {f.message}" + (f"\n        fix: {f.fix}" if f.fix and f.level != "ok" else ""))
         warns = sum(f.level == "warn" for f in findings)
         print(f"{len(errors)} problem(s), {warns} warning(s)")
-    return 2 if errors else 0
+    return 1 if errors else 0
 
 
 HEADER_FILE_MAX = 16 * 1024 * 1024  # a ROM patch is ~100 KB: anything over this is not one

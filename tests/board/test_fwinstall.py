@@ -383,3 +383,16 @@ def test_header_refuses_fifo_and_device_without_hanging(run_cli, tmp_path: Path)
         r = run_cli("firmware", "header", arg, timeout=60)
         assert r.returncode == 2, (arg, r.stdout, r.stderr)
         assert r.stderr.count("\n") == 1 and "not a regular file" in r.stderr
+
+
+def test_check_exit_codes_follow_the_convention(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`firmware check`: 0 nothing to fix, 1 problems found (listed on stdout), 2 bad argument (one line)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    install(run_cli, make_source("directory", tmp_path), root, "--allow-unknown")
+    assert run_cli("firmware", "check", "--root", str(root)).returncode == 0
+    (root / SET[2]).unlink()
+    r = run_cli("firmware", "check", "--root", str(root))
+    assert r.returncode == 1 and "WIFI_RAM_CODE_7623: missing" in r.stdout and r.stderr == ""
+    r = run_cli("firmware", "check", "--root", str(tmp_path / "no-such-dir"))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not a directory" in r.stderr

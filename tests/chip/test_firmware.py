@@ -89,12 +89,12 @@ def test_firmware_check_on_synthetic_set_warns_but_passes(tmp_path, run_cli):
 
 
 def test_firmware_check_names_missing_cfg_at_its_compiled_in_path(tmp_path, run_cli):
-    """WMT_SOC.cfg put in /etc/firmware instead of /system/etc/firmware is reported as missing, exit 2."""
+    """WMT_SOC.cfg put in /etc/firmware instead of /system/etc/firmware is reported as missing, exit 1."""
     root = tmp_path / "root"
     write_firmware_set(root, with_cfg=False)
     (root / "etc/firmware/WMT_SOC.cfg").write_bytes(SHIPPED_WMT_SOC_CFG)
     r = run_cli("firmware", "check", "--root", str(root))
-    assert r.returncode == 2
+    assert r.returncode == 1
     assert "FAIL  /system/etc/firmware/WMT_SOC.cfg: missing" in r.stdout
     assert "compiled into the kernel" in r.stdout
 
@@ -113,7 +113,7 @@ def test_firmware_check_flags_nvram_on_read_only_mount(tmp_path, run_cli):
         (nv / "WIFI").write_bytes(data)
         subprocess.run(["mount", "-o", "remount,ro", str(nv)], check=True)
         r = run_cli("firmware", "check", "--root", str(root))
-        assert r.returncode == 2
+        assert r.returncode == 1
         assert "FAIL  /etc/firmware/nvram/WIFI: not writable" in r.stdout
     finally:
         subprocess.run(["umount", str(nv)], check=False)
@@ -122,7 +122,7 @@ def test_firmware_check_flags_nvram_on_read_only_mount(tmp_path, run_cli):
 def test_firmware_check_empty_dir_says_what_to_install(tmp_path, run_cli):
     """An empty root: the patch family is named and each file's fix is printed."""
     r = run_cli("firmware", "check", "--root", str(tmp_path))
-    assert r.returncode == 2
+    assert r.returncode == 1
     assert "/etc/firmware: patch directory unreadable" in r.stdout
     assert "WIFI_RAM_CODE_7623: missing" in r.stdout
 
