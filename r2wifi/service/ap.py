@@ -228,6 +228,7 @@ class ApController:
         record["daemons"] = self.expected_daemons()
         if self.mode == "ap":
             self.start_hostapd(record)
+            self.reapply_addresses(record)
             self.start_dnsmasq(record)
         else:
             self.start_wpa_supplicant(record)
@@ -320,6 +321,19 @@ class ApController:
             subnet = str(self.cfg.ap.network4.network)
             nat.enable(subnet, self.cfg.nat.uplink, self.netns)
             record["nat"] = {"subnet": subnet, "uplink": self.cfg.nat.uplink}
+
+    def reapply_addresses(self, record: dict[str, Any]) -> None:
+        """Put back any address hostapd's start removed: with nl80211 it may take the link down to switch
+        it to AP mode, and the kernel drops IPv6 addresses on link down. Idempotent (a netlink look)."""
+        from r2wifi.net.link import Link
+
+        want = record.get("want_addresses") or []
+        if not want:
+            return
+        with Link(self.netns) as link:  # whose an address is (``addresses``: ours to remove) does not change
+            for cidr in want:
+                if link.ensure_address(self.interface, cidr):
+                    self.step(f"address {cidr} again (lost while hostapd started)")
 
     def start_hostapd(self, record: dict[str, Any]) -> None:
         from r2wifi.hostap.ctrl import wait_ready

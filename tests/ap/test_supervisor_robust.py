@@ -370,3 +370,24 @@ def test_reload_command_signals_the_lock_holder(running_sup: tuple[SimBed, subpr
     assert stop_run(proc) == 0
     again = bed.cli("reload", "--config", str(bed.config))
     assert again.returncode == 1 and "no supervisor" in again.stderr
+
+
+@pytest.mark.root
+def test_addresses_dropped_by_hostapds_start_are_put_back(sim_bed: SimBed) -> None:
+    """hostapd with nl80211 may take the link down to switch it to AP mode, which drops IPv6 addresses;
+    `up` puts them back once hostapd runs (a wrapper 'hostapd' does that link flap here)."""
+    need_binary("hostapd")
+    real = subprocess.run(["sh", "-c", "command -v hostapd"], capture_output=True, text=True).stdout.strip()
+    bindir = sim_bed.root / "bin"
+    bindir.mkdir()
+    wrapper = bindir / "hostapd"
+    wrapper.write_text("#!/bin/bash\nip link set dev ap0 down\nip link set dev ap0 up\n"
+                       f'exec -a hostapd {real} "$@"\n')
+    wrapper.chmod(0o755)
+    sim_bed.env["PATH"] = f"{bindir}{os.pathsep}{sim_bed.env['PATH']}"
+    up = sim_bed.cli("up", "--config", str(sim_bed.config))
+    assert up.returncode == 0, up.stderr
+    assert "address fd00:b::10/64 again (lost while hostapd started)" in up.stdout
+    st = status(sim_bed)
+    assert st["state"] == "up", st["problems"]
+    assert sorted(st["interface_state"]["addresses"]) == ["192.168.10.1/24", "fd00:b::10/64"]
