@@ -1,4 +1,24 @@
-"""``r2wifi status [--json]``: chip, mode, interface, hostapd/wpa_supplicant, stations, shaping.
+"""``r2wifi status [--json | --watch [SECONDS]]``: chip, mode, interface, hostapd/wpa_supplicant, clients.
+
+``--watch`` is a live view (rich, redrawn every SECONDS, default 2; Ctrl-C ends it with exit 0).
+
+``--json`` schema (``version`` 1; :data:`r2wifi.service.clients.SCHEMA_VERSION`; absent facts are null,
+numbers are numbers)::
+
+    version        int     the schema version of this object
+    state          str     up | degraded | down;  up: bool;  problems: [str]
+    mode           str     ap | sta | null;  interface: str;  netns: str|null;  backend: str
+    chip           {launcher_alive: bool, powered: bool, launcher_pid: int|null} | {enabled: false}
+    interface_state {index, up, mac, addresses: [str], shaping: {...}} | null
+    daemons        {hostapd|dnsmasq|wpa_supplicant|dhcpc|supervisor: {pid: int|null, log: str}}
+    supervisor     see below | null
+    hostapd        {state: str, ssid: str, bssid: str, channel: int, freq_mhz: int, num_stations: int} | null
+    stations       [{mac: str, ip: str|null, hostname: str|null (both from dnsmasq's lease),
+                     authorized: bool, flags: [str], signal_dbm: int|null, connected_seconds: int|null,
+                     inactive_ms: int|null, rx_bytes, tx_bytes, rx_packets, tx_packets: int|null,
+                     rx_rate_mbps, tx_rate_mbps: float|null, identity: str|null (802.1X)}]
+    wpa_supplicant {wpa_state, ssid, bssid, freq, key_mgmt, ip_address: str} | null  (station mode)
+    dhcp_lease     station mode only: the DHCP client's lease
 
 ``state`` is ``up`` only when the health check (:meth:`ApController.problems`) finds nothing;
 otherwise ``degraded`` followed by the problems (``problems`` in JSON; ``up`` is then false).
@@ -17,7 +37,19 @@ from typing import Any
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="configuration file (default /etc/r2wifi/r2wifi.toml)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--json", action="store_true", help="machine-readable output (schema: module header)")
+    parser.add_argument("--watch", metavar="SECONDS", nargs="?", const=2.0, type=_interval, default=None,
+                        help="live view, refreshed every SECONDS (default 2); Ctrl-C ends it")
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a number of seconds") from None
+    if not 0.2 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text[:20]!r}: between 0.2 and 3600 seconds")
+    return value
 
 
 def _text(st: dict[str, Any]) -> str:
@@ -56,7 +88,7 @@ def _text(st: dict[str, Any]) -> str:
         lines.append(f"{name + ':':<10} " + (f"pid {d['pid']}" if d["pid"] else "not running") + f", log {d['log']}")
     hp = st.get("hostapd")
     if hp:
-        lines.append("AP:        " + " ".join(f"{k}={v}" for k, v in hp.items()))
+        lines.append("AP:        " + " ".join(f"{k}={v}" for k, v in hp.items() if v is not None))
     wp = st.get("wpa_supplicant")
     if wp:
         lines.append("station:   " + " ".join(f"{k}={v}" for k, v in wp.items()))
@@ -64,16 +96,24 @@ def _text(st: dict[str, Any]) -> str:
         lease = st.get("dhcp_lease")
         lines.append("DHCP:      " + (f"{lease['address']} via {lease.get('router') or 'no router'}, DNS "
                                       f"{' '.join(lease.get('dns') or []) or 'none'}" if lease else "no lease yet"))
+    from r2wifi.service.clients import station_line
+
     for sta in st.get("stations") or []:
-        extra = " ".join(f"{k}={v}" for k, v in sta.items() if k != "mac")
-        lines.append(f"client:    {sta['mac']} {extra}")
+        lines.append(f"client:    {station_line(sta)}")
     return "\n".join(lines) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
+    from r2wifi.errors import UserError
     from r2wifi.service.ap import ApController, load_or_default, user_errors
 
     cfg = load_or_default(args.config)
+    if args.watch is not None:
+        from r2wifi.cli.status_watch import watch
+
+        if args.json:
+            raise UserError("--watch and --json do not go together (poll 'status --json' instead)")
+        return watch(lambda: ApController(cfg, args.backend).status(), args.watch)
     with user_errors():
         st = ApController(cfg, args.backend).status()
     sys.stdout.write(json.dumps(st, indent=2, sort_keys=True) + "\n" if args.json else _text(st))

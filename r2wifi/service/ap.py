@@ -710,7 +710,9 @@ class ApController:
         record = self.read_record()
         if record.get("mode") in ("ap", "sta"):
             self.mode = str(record["mode"])
-        out: dict[str, Any] = {"up": bool(record.get("up_at")), "mode": record.get("mode"),
+        from r2wifi.service.clients import SCHEMA_VERSION
+
+        out: dict[str, Any] = {"version": SCHEMA_VERSION, "up": bool(record.get("up_at")), "mode": record.get("mode"),
                                "interface": record.get("interface") or self.cfg.ap.interface,
                                "netns": record.get("netns"), "backend": self.backend}
         if self.cfg.chip.enabled:
@@ -794,24 +796,15 @@ class ApController:
         except (UserError, OSError) as err:
             return {"error": str(err)}
 
-    def _hostapd_status(self, ifname: str) -> tuple[dict[str, str] | None, list[dict[str, Any]]]:
-        from r2wifi.hostap.ctrl import CtrlClient, CtrlError
+    def _hostapd_status(self, ifname: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+        from r2wifi.hostap.ctrl import CtrlError
 
         path = self.daemons.ctrl_path("hostapd")
         if not self.daemons.alive("hostapd") or not path.exists():
             return None, []
-        keep = ("state", "ssid[0]", "bssid[0]", "channel", "freq", "num_sta[0]")
+        from r2wifi.service import clients  # the typed station / hostapd shapes (one home)
+
         try:
-            with CtrlClient(path, timeout=2.0) as c:
-                st = c.status()
-                stations = []
-                for mac, kv in c.all_sta().items():
-                    sta: dict[str, Any] = {"mac": mac}
-                    for key in ("signal", "rx_rate_info", "tx_rate_info", "connected_time", "inactive_msec",
-                                "rx_bytes", "tx_bytes", "flags", "dot1xAuthSessionUserName"):
-                        if key in kv:
-                            sta[key] = kv[key]
-                    stations.append(sta)
+            return clients.query(path, clients.lease_file(self.daemons))
         except CtrlError as err:
             return {"error": str(err)}, []
-        return {k: v for k, v in st.items() if k in keep}, stations

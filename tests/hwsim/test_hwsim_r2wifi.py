@@ -60,7 +60,7 @@ def test_status_json_lists_the_station_with_signal(scenario: Run) -> None:
     assert (st.get("hostapd") or {}).get("state") == "ENABLED", json.dumps(st)[:2000]
     stations = {s.get("mac"): s for s in st.get("stations", [])}
     assert STA in stations, json.dumps(st)[:2000]
-    signal = int(stations[STA]["signal"])
+    signal = int(stations[STA]["signal_dbm"])
     assert -100 < signal < 0  # hwsim: txpower - 50 dBm
 
 
