@@ -352,6 +352,18 @@ def test_sighup_rereads_the_config_and_run_keeps_supervising(
     proc.send_signal(signal.SIGHUP)
     wait_for(lambda: "SIGHUP: configuration changed: supervisor.stall_seconds" in sup_log(bed), 30, "the 2nd reload")
     assert proc.poll() is None
+    good = bed.config.read_text()
+    bed.config.write_text(good + "[supervisor.bad\n")
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "SIGHUP: configuration not reloaded" in sup_log(bed), 30, "the refused reload")
+    assert proc.poll() is None
+    bed.config.write_text(good.replace("[ap]\n", '[ap]\nssid = "Reloaded"\n'))
+    before = done_count(bed)
+    proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: done_count(bed) > before, 60, "the restart for the new SSID")
+    assert "SIGHUP: configuration changed: ap.ssid" in sup_log(bed)
+    assert "ssid=Reloaded" in (bed.state / "conf" / "hostapd-ap0.conf").read_text().splitlines()
+    assert hostapd_enabled(bed)
     old = bed.pid("hostapd")
     before = done_count(bed)
     os.kill(old or 0, signal.SIGKILL)
