@@ -562,14 +562,10 @@ def _recognised(agg: _DedupAggregate) -> int:
     return sum(agg.counts.values()) + agg.dups
 
 
-def diagnose(inputs: list[str], *, stdin: TextIO | None = None, learn: Callable[[str], None] | None = None,
-             station: str | None = None) -> dict[str, object]:
-    """Diagnose the given inputs; returns the JSON-ready result (see module docstring).
-
-    Nothing recognised in any input gives the verdict ``unknown`` (never ``ok``); problems met
-    reading an input (skipped special files, corrupt or capped compressed data) are one-line
-    ``notes``.
-    """
+def analyze(inputs: list[str], *, stdin: TextIO | None = None, learn: Callable[[str], None] | None = None,
+            ) -> tuple[_DedupAggregate, list[_FileState], list[str]]:
+    """Steps 1-4 of the module docstring: the finished :class:`Aggregate` of ``inputs``, the per-input
+    state and the notes. :func:`diagnose` builds its result from it; ``r2wifi metrics`` reads its counters."""
     notes: list[str] = []
     sources = readers.expand(inputs, stdin=stdin, notes=notes)
     agg = _DedupAggregate(dedupe=len(sources) > 1)
@@ -587,6 +583,18 @@ def diagnose(inputs: list[str], *, stdin: TextIO | None = None, learn: Callable[
         fs.notes = src.notes
         files.append(fs)
     agg.finish()
+    return agg, files, notes
+
+
+def diagnose(inputs: list[str], *, stdin: TextIO | None = None, learn: Callable[[str], None] | None = None,
+             station: str | None = None) -> dict[str, object]:
+    """Diagnose the given inputs; returns the JSON-ready result (see module docstring).
+
+    Nothing recognised in any input gives the verdict ``unknown`` (never ``ok``); problems met
+    reading an input (skipped special files, corrupt or capped compressed data) are one-line
+    ``notes``.
+    """
+    agg, files, notes = analyze(inputs, stdin=stdin, learn=learn)
     findings = evaluate(agg)
     stations = _stations(agg)
     if station is not None:
