@@ -206,83 +206,17 @@ def _benign_what(u: wrappers.Unwrapped, parts: list[ev_mod.Classified]) -> str |
 # raw-line cache above never hits (hostapd -t, kmsg, dmesg and syslog logs are stamped on every
 # line). Their prefix shapes are recognised here with one small regex each; the rest of the line
 # (the "tail": host, program and message) keys a second cache of the classification, and only the
-# stamp is parsed per line, with the same arithmetic as wrappers.unwrap. A template is stored only
+# stamp is parsed per line (wrappers.stamp_prefix, the same arithmetic as wrappers.unwrap). A template is stored only
 # after the full path agreed with the fast one on that line (format, stamp, no paste damage).
-_STAMP_DIGIT = re.compile(rb"(\d{1,2}),\d+,(\d+),[^;\n]*;|(\d{9,10}\.\d{1,9}): ")
-_STAMP_DMESG = re.compile(rb"\[\s*(\d+\.\d+)\] ?")
-_STAMP_SYSLOG = re.compile(rb"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) "
-                           rb"(?:(\S+ (?:kernel|vmunix|klogd): ?)\[\s*(\d+\.\d+)\] ?)?")
-# rsyslog's default on Debian 12: "2024-05-01T10:00:00.123456+02:00 host prog[pid]: message"
-_STAMP_RFC3339 = re.compile(rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?[ \t]+"
-                            rb"(?:(\S+[ \t]+(?:kernel|vmunix|klogd):[ \t]?)\[\s*(\d+\.\d+)\] ?)?")
-# OpenWrt logread: "Sat Aug 19 20:52:21 2017 daemon.debug hostapd: message"
-_STAMP_LOGREAD = re.compile(rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) "
-                            rb"(\d{4}) (?:(\w+\.\w+ (?:kernel|vmunix|klogd): ?)\[\s*(\d+\.\d+)\] ?)?")
-_SHAPE_FMT = ("kmsg", "hostapd-t", "dmesg", "syslog", "rfc3339", "logread")
 _TailKey = tuple[int, bytes]
 # template: (fmt, parts, benign what, tail length in characters, the tail may end a wrapped line)
 _Template = tuple[str, list[ev_mod.Classified], "str | None", int, bool]
 _TAIL_CACHE: dict[_TailKey, _Template] = {}
 
 
-def _stamp(raw: bytes, year: int) -> tuple[_TailKey, int, float | None, float | None] | None:
-    """``((shape, tail), prefix length, ts, uptime)`` of a stamped raw line; None: not a known shape.
-
-    The tail is the line without its stamps (a syslog'd kernel line has two: the date and the
-    kernel's ``[uptime]``), so every repeat of a message has the same tail.
-    """
-    c = raw[:1]
-    if c.isdigit():
-        if raw[4:5] == b"-":
-            return _stamp_rfc3339(raw)
-        m = _STAMP_DIGIT.match(raw)
-        if m is None:
-            return None
-        if m.group(3) is not None:
-            return (1, raw[m.end():]), m.end(), float(m.group(3)), None
-        return (0, raw[m.end():]), m.end(), None, int(m.group(2)) / 1e6
-    if c == b"[":
-        m = _STAMP_DMESG.match(raw)
-        return ((2, raw[m.end():]), m.end(), None, float(m.group(1))) if m is not None else None
-    if c.isalpha():
-        m = _STAMP_SYSLOG.match(raw)
-        if m is None:
-            return _stamp_logread(raw)
-        mon = wrappers.MONTHS.get(m.group(1).decode().lower())
-        if mon is None:
-            return None
-        ts = wrappers.epoch(year, mon, int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)))
-        if m.group(7) is not None:  # "host kernel: [ uptime] message"
-            return (3, m.group(6) + b"[]" + raw[m.end():]), m.end(), ts, float(m.group(7))
-        return (3, raw[m.end():]), m.end(), ts, None
-    return None
-
-
-def _stamp_rfc3339(raw: bytes) -> tuple[_TailKey, int, float | None, float | None] | None:
-    m = _STAMP_RFC3339.match(raw)
-    if m is None:
-        return None
-    g = m.group
-    frac, tz = g(7), g(8)
-    ts = wrappers.rfc3339_ts(int(g(1)), int(g(2)), int(g(3)), int(g(4)), int(g(5)), int(g(6)),
-                             frac.decode() if frac else None, tz.decode() if tz else None)
-    if g(10) is not None:
-        return (4, g(9) + b"[]" + raw[m.end():]), m.end(), ts, float(g(10))
-    return (4, raw[m.end():]), m.end(), ts, None
-
-
-def _stamp_logread(raw: bytes) -> tuple[_TailKey, int, float | None, float | None] | None:
-    m = _STAMP_LOGREAD.match(raw)
-    if m is None:
-        return None
-    g = m.group
-    mon = wrappers.MONTHS.get(g(1).decode().lower())
-    if mon is None:
-        return None
-    ts = wrappers.epoch(int(g(6)), mon, int(g(2)), int(g(3)), int(g(4)), int(g(5)))
-    if g(8) is not None:
-        return (5, g(7) + b"[]" + raw[m.end():]), m.end(), ts, float(g(8))
-    return (5, raw[m.end():]), m.end(), ts, None
+# the stamp shapes live with the other wrapper shapes (r2wifi.logs.wrappers: one home per timestamp shape)
+_SHAPE_FMT = wrappers.SHAPE_FMT
+_stamp = wrappers.stamp_prefix
 
 
 def _template(raw: bytes, plan: _Plan, st: tuple[_TailKey, int, float | None, float | None]) -> _Template | None:

@@ -107,7 +107,7 @@ def _epoch(year: int, month: int, day: int, hh: int, mm: int, ss: int) -> float 
     return float(base + (day - 1) * 86400 + hh * 3600 + mm * 60 + ss)
 
 
-epoch = _epoch  # the public name (the stamped-line fast path of diagnose parses stamps itself)
+epoch = _epoch  # the public name
 
 
 def clean(raw: str) -> tuple[str, bool]:
@@ -317,3 +317,80 @@ def is_continuation(prev: str, line: str) -> bool:
 def may_wrap(prev: str) -> bool:
     """Could ``prev`` be followed by a hard-wrapped tail? (The ``prev`` half of :func:`is_continuation`.)"""
     return 40 <= len(prev) <= 84 and (prev[-1:] not in (".", ":", ")") or prev.endswith("due to"))
+
+
+# ---------------------------------------------------------------- stamped raw lines (the diagnose fast path)
+# The same stamp shapes as :func:`unwrap`, recognised on the raw bytes of a line by one small regex each
+# (diagnose caches the classification of the rest of the line, the "tail", and parses only the stamp).
+# SHAPE_FMT[shape] is the ``fmt`` :func:`unwrap` gives that shape.
+STAMP_DIGIT = re.compile(rb"(\d{1,2}),\d+,(\d+),[^;\n]*;|(\d{9,10}\.\d{1,9}): ")
+STAMP_DMESG = re.compile(rb"\[\s*(\d+\.\d+)\] ?")
+STAMP_SYSLOG = re.compile(rb"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) "
+                           rb"(?:(\S+ (?:kernel|vmunix|klogd): ?)\[\s*(\d+\.\d+)\] ?)?")
+# rsyslog's default on Debian 12: "2024-05-01T10:00:00.123456+02:00 host prog[pid]: message"
+STAMP_RFC3339 = re.compile(rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?[ \t]+"
+                            rb"(?:(\S+[ \t]+(?:kernel|vmunix|klogd):[ \t]?)\[\s*(\d+\.\d+)\] ?)?")
+# OpenWrt logread: "Sat Aug 19 20:52:21 2017 daemon.debug hostapd: message"
+STAMP_LOGREAD = re.compile(rb"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) "
+                            rb"(\d{4}) (?:(\w+\.\w+ (?:kernel|vmunix|klogd): ?)\[\s*(\d+\.\d+)\] ?)?")
+SHAPE_FMT = ("kmsg", "hostapd-t", "dmesg", "syslog", "rfc3339", "logread")
+
+
+def stamp_prefix(raw: bytes, year: int) -> tuple[tuple[int, bytes], int, float | None, float | None] | None:
+    """``((shape, tail), prefix length, ts, uptime)`` of a stamped raw line; None: not a known shape.
+
+    The tail is the line without its stamps (a syslog'd kernel line has two: the date and the
+    kernel's ``[uptime]``), so every repeat of a message has the same tail.
+    """
+    c = raw[:1]
+    if c.isdigit():
+        if raw[4:5] == b"-":
+            return _stamp_rfc3339(raw)
+        m = STAMP_DIGIT.match(raw)
+        if m is None:
+            return None
+        if m.group(3) is not None:
+            return (1, raw[m.end():]), m.end(), float(m.group(3)), None
+        return (0, raw[m.end():]), m.end(), None, int(m.group(2)) / 1e6
+    if c == b"[":
+        m = STAMP_DMESG.match(raw)
+        return ((2, raw[m.end():]), m.end(), None, float(m.group(1))) if m is not None else None
+    if c.isalpha():
+        m = STAMP_SYSLOG.match(raw)
+        if m is None:
+            return _stamp_logread(raw)
+        mon = MONTHS.get(m.group(1).decode().lower())
+        if mon is None:
+            return None
+        ts = epoch(year, mon, int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)))
+        if m.group(7) is not None:  # "host kernel: [ uptime] message"
+            return (3, m.group(6) + b"[]" + raw[m.end():]), m.end(), ts, float(m.group(7))
+        return (3, raw[m.end():]), m.end(), ts, None
+    return None
+
+
+def _stamp_rfc3339(raw: bytes) -> tuple[tuple[int, bytes], int, float | None, float | None] | None:
+    m = STAMP_RFC3339.match(raw)
+    if m is None:
+        return None
+    g = m.group
+    frac, tz = g(7), g(8)
+    ts = rfc3339_ts(int(g(1)), int(g(2)), int(g(3)), int(g(4)), int(g(5)), int(g(6)),
+                    frac.decode() if frac else None, tz.decode() if tz else None)
+    if g(10) is not None:
+        return (4, g(9) + b"[]" + raw[m.end():]), m.end(), ts, float(g(10))
+    return (4, raw[m.end():]), m.end(), ts, None
+
+
+def _stamp_logread(raw: bytes) -> tuple[tuple[int, bytes], int, float | None, float | None] | None:
+    m = STAMP_LOGREAD.match(raw)
+    if m is None:
+        return None
+    g = m.group
+    mon = MONTHS.get(g(1).decode().lower())
+    if mon is None:
+        return None
+    ts = epoch(int(g(6)), mon, int(g(2)), int(g(3)), int(g(4)), int(g(5)))
+    if g(8) is not None:
+        return (5, g(7) + b"[]" + raw[m.end():]), m.end(), ts, float(g(8))
+    return (5, raw[m.end():]), m.end(), ts, None
