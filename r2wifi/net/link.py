@@ -118,14 +118,14 @@ class Link:
         sock.bind(groups=RTMGRP_LINK)
         return sock
 
-    def _wait_link(self, ifname: str, timeout: float, *, present: bool) -> bool:
+    def _wait_link(self, ifname: str, timeout: float, *, present: bool, cancel: Any = None) -> bool:
         events = self._events_socket()
         try:
             deadline = self.clock() + timeout
             # Subscribed first, then looked: a change between the two is still seen as an event.
             while self.exists(ifname) != present:
                 left = deadline - self.clock()
-                if left <= 0:
+                if left <= 0 or (cancel is not None and cancel.is_set()):
                     return False
                 # Re-check at least every second in case a burst of events was read in one go.
                 ready, _, _ = select.select([events.fileno()], [], [], min(left, 1.0))
@@ -135,15 +135,20 @@ class Link:
         finally:
             events.close()
 
-    def wait_interface(self, ifname: str, timeout: float) -> int:
-        """Block until ``ifname`` exists (woken by netlink link events). Returns its index."""
-        if not self._wait_link(ifname, timeout, present=True):
+    def wait_interface(self, ifname: str, timeout: float, cancel: Any = None) -> int:
+        """Block until ``ifname`` exists (woken by netlink link events). Returns its index.
+
+        ``cancel`` (a ``threading.Event``, looked at least every second): when set, InterruptedError.
+        """
+        if not self._wait_link(ifname, timeout, present=True, cancel=cancel):
+            if cancel is not None and cancel.is_set():
+                raise InterruptedError(f"stopped while waiting for interface {ifname}")
             raise TimeoutError(f"interface {ifname} did not appear within {timeout:g} s")
         return self.require(ifname)
 
-    def wait_gone(self, ifname: str, timeout: float) -> bool:
-        """Block until ``ifname`` no longer exists; False on timeout."""
-        return self._wait_link(ifname, timeout, present=False)
+    def wait_gone(self, ifname: str, timeout: float, cancel: Any = None) -> bool:
+        """Block until ``ifname`` no longer exists; False on timeout (or when ``cancel`` is set)."""
+        return self._wait_link(ifname, timeout, present=False, cancel=cancel)
 
     # -- configuration ---------------------------------------------------------------------------
     def set_mac(self, ifname: str, mac: str) -> bool:

@@ -285,7 +285,9 @@ class ApController:
         with Link(self.netns) as link:
             self.step(f"wait for {ifname}")
             try:
-                idx = link.wait_interface(ifname, INTERFACE_TIMEOUT)
+                idx = link.wait_interface(ifname, INTERFACE_TIMEOUT, cancel=self.cancel)
+            except InterruptedError as err:
+                raise Cancelled(str(err)) from None
             except TimeoutError as err:
                 raise UserError(str(err), hint="is ap.interface / chip.names right?") from None
             if self.mode == "ap" and self.cfg.ap.mac:
@@ -481,7 +483,7 @@ class ApController:
 
                 self.chip.wifi("off")
                 with Link(self.netns) as link:
-                    link.wait_gone(self.interface, 10.0)
+                    link.wait_gone(self.interface, 10.0, cancel=self.cancel)
             self.chip.wifi(self.mode)
         self.configure_interface(record)
         self.write_record(record)
@@ -743,6 +745,7 @@ class ApController:
         out["problems"] = problems
         out["state"] = "down" if not record.get("up_at") else ("degraded" if problems else "up")
         out["up"] = out["state"] == "up"
+        out["up_since"] = record.get("up_at")  # epoch seconds the bring-up finished (None: not up)
         out["hostapd"], out["stations"] = self._hostapd_status(out["interface"])
         out["wpa_supplicant"] = self._wpas_status(out["interface"])
         if out.get("mode") == "sta":

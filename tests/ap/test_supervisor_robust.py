@@ -138,6 +138,40 @@ def test_two_claims_at_once_exactly_one_supervises_50_times(tmp_path: Path) -> N
                 os.close(fd)
 
 
+def test_two_run_commands_at_once_exactly_one_supervises_50_times(tmp_path: Path) -> None:
+    """Two real `r2wifi run` processes started together, 50 times: one holds the supervisor (it waits for an
+    interface that never comes, so it stays in its bring-up), the other exits 2 with one line naming it;
+    SIGTERM then stops the holder during its bring-up (exit 0)."""
+    from tests.ap.conftest import REPO
+
+    cfg = tmp_path / "r2wifi.toml"
+    cfg.write_text('[chip]\nenabled = false\n[ap]\ninterface = "r2wnx0"\npassphrase = "correct horse battery"\n')
+    env = dict(os.environ, R2WIFI_STATE_DIR=str(tmp_path / "state"), PYTHONPATH=str(REPO))
+    env.pop("R2WIFI_DEBUG", None)
+    pidfile = tmp_path / "state" / "ap" / "supervisor.pid"
+    for i in range(50):
+        procs = [subprocess.Popen([sys.executable, "-m", "r2wifi", "run", "--config", str(cfg)], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        try:
+            wait_for(lambda ps=procs: any(p.poll() is not None for p in ps), 60, f"one run to exit ({i})")
+            loser = next(p for p in procs if p.poll() is not None)
+            holder = next(p for p in procs if p is not loser)
+            err = loser.stderr.read() if loser.stderr else ""
+            assert loser.returncode == 2 and "already supervising (pid" in err, (i, err)
+            assert len(err.strip().splitlines()) == 1
+            assert holder.poll() is None and pidfile.read_text().split()[0] == str(holder.pid)
+            assert f"pid {holder.pid}" in err
+            holder.send_signal(signal.SIGTERM)
+            assert holder.wait(timeout=30) == 0
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                if p.stderr:
+                    p.stderr.close()
+
+
 @pytest.mark.root
 def test_two_runs_at_once_one_supervises_and_down_leaves_everything_down(sim_bed: SimBed) -> None:
     """Two `r2wifi run` started together: one supervises, the other exits 2; `down` stops it all and
