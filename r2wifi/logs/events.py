@@ -20,6 +20,11 @@ Rules of this file:
 * Client-side events (wpa_supplicant, iwd, mac80211 station mode) carry the peer BSSID as
   ``station`` and ``params["client"] = True``.
 * Benign, known-harmless lines become ``K.BENIGN`` with ``params["what"]`` naming them.
+* Lines that carry no station are first looked up in the message catalogues
+  (:mod:`r2wifi.logs.catalog`: hostapd / wpa_supplicant, kernel drivers, r2wifi's supervisor; see
+  :func:`catalogue_event` for the event each class of entry becomes); :data:`RULES` parses the station
+  lifecycle (association, EAPOL, keys, reason codes) and a few general shapes. :data:`KEYWORDS` is
+  derived from both (:func:`r2wifi.logs.catalog.prefilter.cover`).
 * MediaTek WMT / STP / wlan_gen2 / launcher lines are decided by the WMT table
   (:mod:`r2wifi.logs.catalog.wmt`), not by rows here: ``K.WMT`` events carry the entry's ``key``,
   ``marker`` (its meaning), ``verdict`` and ``fields``; lines the table lacks stay unknown.
@@ -288,6 +293,9 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("received EAPOL-Key frame", R(r"received EAPOL-Key frame \((\d)/(\d) (?:Pairwise|Group)\)"), _eapol(K.EAPOL_RX)),
     ("WPA: EAPOL-Key timeout", R(r"WPA: EAPOL-Key timeout"), _k(K.EAPOL_TIMEOUT)),
     ("Retry limit", R(r"(\w+): Retry limit (\d+) reached"), lambda m, c: (K.RETRY_LIMIT, {"state": m.group(1)})),
+    # hostapd src/ap/wpa_auth.c at LOGGER_INFO (seen at the default level): the GTK rekey gave up
+    ("group key handshake failed", R(r"group key handshake failed(?: \(\w+\))? after (\d+) tries"),
+     _k(K.RETRY_LIMIT, state="GROUP_KEY")),
     ("pairwise key handshake completed", R(r"pairwise key handshake completed"), _k(K.HANDSHAKE_COMPLETED, group=False)),
     ("EAPOL-4WAY-HS-COMPLETED", R(r"EAPOL-4WAY-HS-COMPLETED"), _k(K.HANDSHAKE_COMPLETED, group=False, event=True)),
     ("group key handshake completed", R(r"group key handshake completed"), _k(K.HANDSHAKE_COMPLETED, group=True)),

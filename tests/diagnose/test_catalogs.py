@@ -241,3 +241,15 @@ def test_prefilter_keywords_are_derived_and_cover_every_message() -> None:
 
 def _sample_any(fmt: str) -> str:
     return fmt.format(**{f: "x7" for f in base.fields_of(fmt)})
+
+
+def test_group_key_handshake_failure_at_the_default_level() -> None:
+    """hostapd's info-level 'group key handshake failed ... after N tries' is an unrecovered GTK timeout."""
+    r = run_text("wlan0: STA 02:00:00:00:01:00 WPA: group key handshake failed (RSN) after 4 tries\n")
+    assert finding(r, "group_key_handshake_timeout")["severity"] == "warning"
+
+
+def test_rfkill_blocks_the_start() -> None:
+    r = run_text("rfkill: WLAN soft blocked\nwlan0: Could not set interface wlan0 flags (UP): Operation not "
+                 "possible due to RF-kill\nwlan0: Unable to setup interface.\n")
+    assert {"permission_denied", "startup_failure"} <= kinds(r)

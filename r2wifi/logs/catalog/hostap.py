@@ -71,6 +71,12 @@ MESSAGES: tuple[Message, ...] = (
        f"{_H} src/ap/hostapd.c"),
     _m("supplicant_ctrl_iface_in_use", "ctrl_iface exists and seems to be in use - cannot override it",
        "startup:busy", "error", f"{_W} wpa_supplicant/ctrl_iface_unix.c"),
+    _m("rfkill_soft_blocked", "rfkill: WLAN soft blocked", "startup:permission", "error",
+       f"{_H}/{_W} src/drivers/rfkill.c (the radio is blocked: hostapd cannot bring the interface up)"),
+    _m("rfkill_hard_blocked", "rfkill: WLAN hard blocked", "startup:permission", "error",
+       f"{_H}/{_W} src/drivers/rfkill.c"),
+    _m("iface_up_rfkill", "Could not set interface {iface} flags (UP): Operation not possible due to RF-kill",
+       "startup:permission", "error", f"{_H} src/drivers/linux_ioctl.c + nl80211 (RF-kill)"),
     # ---- channel, width, DFS, ACS (src/ap/hw_features.c, dfs.c, acs.c, wpa_supplicant/ap.c)
     _m("hw_could_not_set_channel", "Could not set channel for kernel driver", "channel:set_channel", "error",
        f"{_H} src/ap/hostapd.c:hostapd_setup_interface_complete"),
