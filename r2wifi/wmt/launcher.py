@@ -254,7 +254,7 @@ class Launcher:
             for act in actions:
                 if isinstance(act, protocol.Log):
                     self.log(act.text)
-                    if act.text.startswith(("open patch dir", "no ", "skip ", "chip mt", "GET_CHIP_INFO")):
+                    if act.text.startswith(("open patch dir", "no ", "incomplete ", "skip ", "chip mt", "GET_CHIP_INFO")):
                         note = act.text
                 elif isinstance(act, protocol.Ioctl):
                     try:

@@ -25,11 +25,16 @@ Rules (matching stp_uart_launcher):
 * ``srh_patch``: GET_CHIP_INFO(0) -> "mt%04x" -> patch prefix (:data:`~r2wifi.wmt.firmware.PATCH_PREFIX`);
   GET_CHIP_INFO(2) -> ROM version; list the patch directory (unreadable -> -1); for every name
   starting with the prefix, in sorted order: read its 28-byte header, accept it when the low
-  byte of bytes 22-23 equals the ROM version's low byte; on the first accepted file issue
-  SET_PATCH_NUM(high nibble of byte 24); for each accepted file SET_PATCH_INFO with the packed
-  264-byte struct (u32 LE seq = low nibble of byte 24, address 00 b25 b26 b27, full path
-  NUL-padded to 256). Returns 0 even when nothing matched (the kernel fails later, as the
-  original does).
+  byte of bytes 22-23 equals the ROM version's low byte; then SET_PATCH_NUM(high nibble of byte 24)
+  and for each accepted file SET_PATCH_INFO with the packed 264-byte struct (u32 LE seq = low
+  nibble of byte 24, address 00 b25 b26 b27, full path NUL-padded to 256).
+* Deliberately stricter than the vendor's handler (driver-interface.md §11.2: the kernel stores
+  SET_PATCH_INFO at ``seq-1`` without a bounds check, downloads whatever a header names, and powers the
+  chip *unpatched* when ``srh_patch`` is answered ok without a complete set): a file whose seq is not in
+  1..total, whose total differs from the first accepted file's, or whose seq repeats is skipped;
+  the ioctls are issued only once the accepted files form the whole set 1..total; no usable file or an
+  incomplete set answers ``resp_-1`` (the power-on fails with the cause in the launcher's log) instead
+  of ``ok``.
 """
 
 from __future__ import annotations
@@ -149,8 +154,9 @@ class _SrhPatch:
     fw_version: int = 0
     pending: list[str] = field(default_factory=list)
     current: str = ""
-    announced: bool = False
+    total: int | None = None  # patch count of the first accepted file
     accepted: list[tuple[int, str]] = field(default_factory=list)
+    addresses: dict[int, bytes] = field(default_factory=dict)
 
 
 class CommandChannel:
@@ -256,8 +262,7 @@ class CommandChannel:
 
     def _next_header(self, out: list[Action]) -> list[Action]:
         if not self._srh.pending:
-            self.last_patches = list(self._srh.accepted)
-            return self._handler_done(0, out)
+            return self._announce(out)
         self._srh.current = self._srh.pending.pop(0)
         self.state = State.WAIT_HEADER
         return out + [ReadHeader(self._path(self._srh.current))]
@@ -278,10 +283,36 @@ class CommandChannel:
         b24, b25, b26, b27 = ev.data[24:28]
         out.append(Log(f"read patch info:0x{b24:02x},0x{b25:02x},0x{b26:02x},0x{b27:02x}"))
         total, seq = b24 >> 4, b24 & 0x0F
-        if not self._srh.announced:
-            self._srh.announced = True
-            out += [Log(f"gpatchnum = [{total}]"), Ioctl("WMT_IOCTL_SET_PATCH_NUM", total)]
-        out += [Log(f"gdwonseq = [{seq}]"),
-                Ioctl("WMT_IOCTL_SET_PATCH_INFO", pack_patch_info(seq, bytes([0, b25, b26, b27]), path))]
-        self._srh.accepted.append((seq, path))
+        srh = self._srh
+        why = ""
+        if not 1 <= seq <= total:
+            why = f"seq {seq} outside 1..{total} (the kernel stores it without a bounds check)"
+        elif srh.total is not None and total != srh.total:
+            why = f"says {total} patches, {srh.accepted[0][1]} says {srh.total}"
+        elif any(s == seq for s, _p in srh.accepted):
+            why = f"seq {seq} repeats {next(p for s, p in srh.accepted if s == seq)}"
+        if why:
+            out.append(Log(f"skip {path}: {why}"))
+            return self._next_header(out)
+        srh.total = total
+        srh.accepted.append((seq, path))
+        srh.addresses[seq] = bytes([0, b25, b26, b27])
         return self._next_header(out)
+
+    def _announce(self, out: list[Action]) -> list[Action]:
+        """SET_PATCH_NUM and the SET_PATCH_INFOs, once the accepted files are the whole set 1..total."""
+        srh = self._srh
+        self.last_patches = list(srh.accepted)
+        if srh.total is None:
+            return self._handler_done(-1, out + [Log(f"no usable {srh.prefix}* patch in {self.patch_dir}: the "
+                                                     "kernel would power the chip unpatched")])
+        missing = sorted(set(range(1, srh.total + 1)) - {s for s, _p in srh.accepted})
+        if missing:
+            return self._handler_done(-1, out + [Log(
+                f"incomplete patch set in {self.patch_dir}: seq {', '.join(map(str, missing))} of {srh.total} "
+                "missing (the kernel would not commit it and power the chip unpatched)")])
+        out += [Log(f"gpatchnum = [{srh.total}]"), Ioctl("WMT_IOCTL_SET_PATCH_NUM", srh.total)]
+        for seq, path in srh.accepted:
+            out += [Log(f"gdwonseq = [{seq}]"),
+                    Ioctl("WMT_IOCTL_SET_PATCH_INFO", pack_patch_info(seq, srh.addresses[seq], path))]
+        return self._handler_done(0, out)

@@ -117,7 +117,7 @@ def test_power_gives_up_after_the_limit_and_names_the_cause(sdir, tmp_path):
     srv.join(2)
     st = state.read_state()
     assert st["power_gave_up"] is True and st["power_attempts"] == 3
-    assert "no ROMv2_lm_patch* patch accepted" in st["last_error"]
+    assert "srh_patch answered 'resp_-1' (no usable ROMv2_lm_patch* patch in" in st["last_error"]
     assert [a for n, a in drv.calls if n == "WMT_IOCTL_LPBK_POWER_CTRL"] == [1, 0] * 3
 
 

@@ -93,13 +93,13 @@ def test_only_files_starting_with_the_prefix_are_read():
 
 
 def test_fw_version_low_byte_must_match_the_rom():
-    """A patch whose fw version low byte differs from the ROM's is skipped; only the matching one is announced."""
+    """A patch whose fw version low byte differs from the ROM's is skipped (its set is then incomplete)."""
     bad = build_header(total=2, seq=2, address=0x600, fw_version=0x8A01)
     ch = p.CommandChannel("/fw")
     acts = drive(ch, {"ROMv2_lm_patch_1_0_hdr.bin": bad, "ROMv2_lm_patch_1_1_hdr.bin": HDR_1_1})
-    infos = [p.unpack_patch_info(i.arg) for i in ioctls_of(acts) if isinstance(i.arg, bytes)]
-    assert [s for s, _a, _n in infos] == [1]
+    assert ioctls_of(acts) == [] and replies(acts) == ["resp_-1"]
     assert any(isinstance(a, p.Log) and "low byte 0x01" in a.text for a in acts)
+    assert any(isinstance(a, p.Log) and "seq 2 of 2 missing" in a.text for a in acts)
     # the high byte does not matter (0x9900 matches 0x8A00 on the low byte)
     ch2 = p.CommandChannel("/fw")
     acts2 = drive(ch2, {"ROMv2_lm_patch_x": build_header(total=1, seq=1, address=1, fw_version=0x9900)})
@@ -109,7 +109,8 @@ def test_fw_version_low_byte_must_match_the_rom():
 def test_short_or_unreadable_header_is_skipped_not_fatal():
     """A truncated file and an unreadable one are logged and skipped; the exchange still ends with ok."""
     ch = p.CommandChannel("/fw")
-    acts = drive(ch, {"ROMv2_lm_patch_a": HDR_1_1[:20], "ROMv2_lm_patch_b": None, "ROMv2_lm_patch_c": HDR_1_1})
+    one = build_header(total=1, seq=1, address=0x000EF0)
+    acts = drive(ch, {"ROMv2_lm_patch_a": one[:20], "ROMv2_lm_patch_b": None, "ROMv2_lm_patch_c": one})
     assert [p.unpack_patch_info(i.arg)[2] for i in ioctls_of(acts) if isinstance(i.arg, bytes)] == ["/fw/ROMv2_lm_patch_c"]
     logs = [a.text for a in acts if isinstance(a, p.Log)]
     assert "skip /fw/ROMv2_lm_patch_a: 20 of 28 header bytes" in logs
@@ -117,13 +118,32 @@ def test_short_or_unreadable_header_is_skipped_not_fatal():
     assert replies(acts) == ["ok"]
 
 
-def test_no_matching_file_still_answers_ok_like_the_original():
-    """An empty directory announces nothing and still answers ok (the kernel fails later)."""
+def test_s11_no_usable_patch_answers_resp_minus_one_not_ok():
+    """§11.2: an ok without SET_PATCH_NUM powers the chip unpatched, so unlike the vendor's handler an
+    empty directory answers resp_-1 (the power-on fails, with the cause logged)."""
     ch = p.CommandChannel("/fw")
     acts = drive(ch, {}, listing=["README"])
     assert ioctls_of(acts) == []
-    assert replies(acts) == ["ok"]
+    assert replies(acts) == ["resp_-1"]
     assert ch.last_patches == []
+    assert any(isinstance(a, p.Log) and "would power the chip unpatched" in a.text for a in acts)
+
+
+@pytest.mark.parametrize("files,why", [
+    ({"ROMv2_lm_patch_a": build_header(total=2, seq=3, address=1)}, "seq 3 outside 1..2"),
+    ({"ROMv2_lm_patch_a": build_header(total=1, seq=0, address=1)}, "seq 0 outside 1..1"),
+    ({"ROMv2_lm_patch_a": build_header(total=0, seq=0, address=1)}, "seq 0 outside 1..0"),
+    ({"ROMv2_lm_patch_a": build_header(total=2, seq=1, address=1),
+      "ROMv2_lm_patch_b": build_header(total=3, seq=2, address=2)}, "says 3 patches"),
+    ({"ROMv2_lm_patch_a": build_header(total=2, seq=1, address=1),
+      "ROMv2_lm_patch_b": build_header(total=2, seq=1, address=2)}, "seq 1 repeats"),
+])
+def test_s11_launcher_validates_seq_before_set_patch_info(files: dict[str, bytes | None], why: str):
+    """§11.2: SET_PATCH_INFO has no bounds check in the kernel: a bad seq/total never reaches it."""
+    ch = p.CommandChannel("/fw")
+    acts = drive(ch, files)
+    assert ioctls_of(acts) == [] and replies(acts) == ["resp_-1"]
+    assert any(isinstance(a, p.Log) and why in a.text for a in acts)
 
 
 def test_unreadable_directory_answers_resp_minus_one():
