@@ -12,11 +12,11 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from r2wifi.wmt import ioctls
+from r2wifi.wmt import driver, ioctls
 from r2wifi.wmt.backend import NodeInfo
 from r2wifi.wmt.protocol import unpack_patch_info
 
-MAJORS = {"/dev/wmtdetect": 154, "/dev/stpwmt": 190, "/dev/wmtWifi": 155, "/dev/stpbt": 192}
+MAJORS = driver.MAJORS
 
 
 class FakeClock:

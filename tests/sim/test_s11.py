@@ -355,3 +355,22 @@ def test_s11_lines_come_from_the_catalog() -> None:
     hid = m.open("/dev/wmtdetect")
     m.ioctl(hid, n("COMBO_IOCTL_DO_MODULE_INIT"), 0x7623, ABI)
     assert seen and all(wmt.classify(msg) is not None for msg in seen), [s for s in seen if not wmt.classify(s)]
+
+
+def test_s11_whole_chip_reset_tries_ten_times_each_posting_srh_patch(rig: Rig) -> None:
+    """wmt_lib_cmb_rst: up to 10 reset tries, each posting srh_patch; none answered -> reset fails, WiFi off."""
+    w = rig.up()
+    assert rig.wifi(b"A") == 1
+    posts = rig.model.srh_patch_count
+    rig.clock.hooks.clear()
+
+    def reader() -> None:  # a launcher that reads but never answers
+        if rig.model.poll(w.hid, 0) is True:
+            rig.model.read(w.hid)
+
+    rig.clock.hooks.append(reader)
+    assert rig.model.chip_reset() is False
+    assert rig.model.srh_patch_count - posts == driver.KERNEL_RESET_TRIES
+    assert "chip reset fail" in rig.text()
+    assert rig.model.chip_powered is False and rig.model.ifaces == {}
+    assert rig.model.status()["functions"] == {"bt": False, "wifi": False, "lpbk": False}
