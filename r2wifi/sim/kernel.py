@@ -52,7 +52,7 @@ from r2wifi.wmt import driver as D
 
 Sink = Callable[[int, int, str], None]
 
-FUNC_NAMES = {D.FUNC_BT: "bt", D.FUNC_WIFI: "wifi", D.FUNC_LPBK: "lpbk"}
+FUNC_NAMES = {D.FUNC_BT: "bt", D.FUNC_WIFI: "wifi", D.FUNC_LPBK: "lpbk"}  # status() keys of the function bits
 # WMT core lines that gWmtDbgLvl = WMT_LOG_ERR hides ([I]/[W]/[D]/[L] of the WMT-* tags of the core)
 _LEVELLED = re.compile(r"^\[(?:WMT-(?!DETECT\]|MOD-INIT\])[A-Z-]+|STP-BTIF)\]\[([IWDL])\]")
 

@@ -33,7 +33,7 @@ import errno
 import hashlib
 import os
 
-from r2wifi.sim.kernel import Handle, Kernel, NetHook, SimFailure, Sink, ap_mac
+from r2wifi.sim.kernel import FUNC_NAMES, Handle, Kernel, NetHook, SimFailure, Sink, ap_mac
 from r2wifi.sim.stpbt import StpBt, bd_addr_for
 from r2wifi.sim.stpwmt import StpWmt
 from r2wifi.sim.timing import Clock, RealClock, Timing
@@ -419,8 +419,7 @@ class DriverModel:
                 "nodes": self.node_list(),
                 "chip_powered": k.chip_on,
                 "patched": k.patched,
-                "functions": {name: k.funcs[f] for f, name in (
-                    (D.FUNC_BT, "bt"), (D.FUNC_WIFI, "wifi"), (D.FUNC_LPBK, "lpbk"))},
+                "functions": {name: k.funcs[f] for f, name in FUNC_NAMES.items()},
                 "cmd_pending": k.cmd_bit,
                 "stpwmt_locked_out": k.init_broken,
                 "launcher_connected": self.launcher_connected(),
