@@ -12,6 +12,7 @@ Rules: memory is bounded whatever the input size - counters, capped evidence lis
 
 from __future__ import annotations
 
+import re
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -360,6 +361,8 @@ def _config(a: Aggregate, ev: Event) -> None:
 
 def _startup(a: Aggregate, ev: Event) -> None:
     what = str(ev.params.get("what"))
+    if what == "apparmor" and not _AP_DAEMONS.search(ev.text):
+        return  # another program's denial
     a.run.errors.add(what)
     refs = a.run.refs.setdefault(what, [])
     if len(refs) < MAX_EVIDENCE:
@@ -378,6 +381,7 @@ def _startup(a: Aggregate, ev: Event) -> None:
         "entropy": "entropy_warning",
         "config_unsupported": "config_unsupported_by_driver",
         "acs_unsupported": "config_unsupported_by_driver",
+        "apparmor": "permission_denied" if _AP_DAEMONS.search(ev.text) else None,
         "device_node": "startup_failure_launcher",
     }.get(what)
     if key:
@@ -655,6 +659,9 @@ def _disconnect_reason(a: Aggregate, ev: Event, after_cleanup: bool = False) -> 
 
 # events of a station leaving (a stopped queue still open then is a stall once the bound has passed)
 _LEAVING = frozenset({K.STA_DISCONNECTED, K.DISASSOC, K.DEAUTH, K.INACTIVITY, K.CLIENT_DISCONNECTED})
+
+# the daemons an AppArmor denial must name to concern the AP
+_AP_DAEMONS = re.compile(r"hostapd|wpa_supplicant|dnsmasq")
 
 # IEEE 802.11 reason codes of a key handshake timeout -> group key?
 _HANDSHAKE_REASONS = {15: False, 16: True}

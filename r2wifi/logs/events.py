@@ -258,6 +258,8 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
     ("Failed with result", R(r"(hostapd|wpa_supplicant|dnsmasq|r2wifi)\S*\.service: Failed with result"),
      _k("service_failed")),
     ("is masked", R(r"(hostapd|wpa_supplicant)\S*\.service is masked"), _k("service_failed")),
+    ("repeated too quickly", R(r"(hostapd|wpa_supplicant|dnsmasq)\S*\.service: Start request repeated too quickly"),
+     _k("service_failed")),
     ("entered failed state", R(r"(hostapd|wpa_supplicant|dnsmasq)\S* entered failed state"), _k("service_failed")),
     ("status=1/FAILURE", R(r"(hostapd|wpa_supplicant|dnsmasq)\S*\.service: Main process exited.*status=\d+/FAILURE"),
      _k("service_failed")),

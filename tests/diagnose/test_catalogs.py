@@ -253,3 +253,16 @@ def test_rfkill_blocks_the_start() -> None:
     r = run_text("rfkill: WLAN soft blocked\nwlan0: Could not set interface wlan0 flags (UP): Operation not "
                  "possible due to RF-kill\nwlan0: Unable to setup interface.\n")
     assert {"permission_denied", "startup_failure"} <= kinds(r)
+
+
+def test_apparmor_denial_of_hostapd_is_a_permission_problem_and_the_cause() -> None:
+    """An AppArmor denial naming hostapd, then hostapd gives up: permission_denied and a start-up failure."""
+    r = run_text('[ 812.1] audit: type=1400 audit(1600000000.123:77): apparmor="DENIED" operation="open" '
+                 'profile="/usr/sbin/hostapd" name="/tmp/ap/hostapd.conf" pid=4242 comm="hostapd" '
+                 'requested_mask="r" denied_mask="r" fsuid=0 ouid=0\n'
+                 "Could not open configuration file '/tmp/ap/hostapd.conf' for reading.\n"
+                 "Failed to initialize interface\n")
+    assert {"permission_denied", "startup_failure"} <= kinds(r)
+    other = run_text('[ 812.1] audit: type=1400 audit(1600000000.123:78): apparmor="DENIED" operation="open" '
+                     'profile="/usr/bin/evince" name="/home/u/x.pdf" pid=1 comm="evince"\n')
+    assert not {"permission_denied", "startup_failure"} & kinds(other)
