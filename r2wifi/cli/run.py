@@ -32,6 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="configuration file (default /etc/r2wifi/r2wifi.toml)")
     parser.add_argument("--sta", action="store_true", help="supervise station mode instead of the AP")
     parser.add_argument("--down-on-exit", action="store_true", help="run 'down' when stopped")
+    parser.add_argument("--metrics-listen", metavar="ADDR:PORT",
+                        help="serve Prometheus metrics over HTTP at /metrics (e.g. 127.0.0.1:9477)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,9 +59,15 @@ def run(args: argparse.Namespace) -> int:
     ctl.cancel = stop
     notifier = Notifier()
     notifier.status("bringing the AP up")
+    metrics = None
     try:
+        from r2wifi.service.metrics import serve_for
+
+        metrics = serve_for(getattr(args, "metrics_listen", None), ctl)  # r2wifi.service.metrics
         return _supervise(args, ctl, notifier, stop, reload)
     finally:
+        if metrics is not None:
+            metrics.close()
         ctl.release_supervisor()
 
 

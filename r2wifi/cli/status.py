@@ -7,6 +7,7 @@ numbers are numbers)::
 
     version        int     the schema version of this object
     state          str     up | degraded | down;  up: bool;  problems: [str]
+    up_since       float   epoch seconds the bring-up finished | null
     mode           str     ap | sta | null;  interface: str;  netns: str|null;  backend: str
     chip           {launcher_alive: bool, powered: bool, launcher_pid: int|null} | {enabled: false}
     interface_state {index, up, mac, addresses: [str], shaping: {...}} | null

@@ -22,8 +22,8 @@ interface state re-applied, then the named daemons restarted), :meth:`ApControll
 Health (one home: :meth:`ApController.problems`): what ``up`` gave the interface is recorded
 (``ifindex``, ``want_addresses``, ``shaping``, ``nat``, ``daemons``), and a check compares the
 live state with it: interface present, same index (not re-created), link up, every address, our
-root qdisc; with ``deep``: the NAT table, every daemon alive, hostapd ``state=ENABLED`` on its
-control socket, dnsmasq holding its DHCP socket. ``status`` reports ``state: degraded`` with the
+root qdisc; with ``deep``: the NAT table, the chip launcher, every daemon alive, hostapd
+``state=ENABLED`` on its control socket, dnsmasq holding its DHCP socket. ``status`` reports ``state: degraded`` with the
 problems instead of ``up`` when any is found; the supervisor treats them as faults.
 
 One supervisor: ``r2wifi run`` holds an exclusive flock on ``<ap dir>/supervisor.lock`` for its
@@ -533,6 +533,8 @@ class ApController:
             return out
         if record.get("nat") and not nat.present(netns):
             out.append(f"the NAT table {nat.TABLE} is missing")
+        if record.get("chip") and self.chip.launcher_pid() is None:
+            out.append("the chip launcher is not running")
         kinds = record.get("daemons") or self.expected_daemons(mode)
         for kind in kinds:
             if not self.daemons.alive(kind):
