@@ -50,11 +50,15 @@ class InProcessChipOps:
         self.timeout = timeout
         self.make_backend = make_backend or backend_factory(self.backend_name)
         self.say = say
+        self._be: Backend | None = None
         self.mode = "off"  # the WiFi mode last set through these steps
         self.eio_retries = 0
 
     def _backend(self) -> Backend:
-        return self.make_backend()
+        """One backend for these steps (a simulator connection per thread); a forked launcher makes its own."""
+        if self._be is None:
+            self._be = self.make_backend()
+        return self._be
 
     def init(self) -> None:
         from r2wifi.wmt.loader import Loader
@@ -62,9 +66,12 @@ class InProcessChipOps:
         Loader(self._backend(), timeout=min(self.timeout, 10.0)).run()
 
     def launch(self) -> bool:
+        from r2wifi.service.simfw import patch_dir_for
         from r2wifi.wmt.resident import start_resident
 
-        res = start_resident(self._backend(), self.firmware_dir, backend_name=self.backend_name,
+        # the simulator brings its own set when the configured directory has none (r2wifi.service.simfw)
+        res = start_resident(self._backend(), patch_dir_for(self.backend_name, self.firmware_dir),
+                             backend_name=self.backend_name,
                              make_backend=self.make_backend, timeout=min(self.timeout, 60.0))
         return not res.already
 
