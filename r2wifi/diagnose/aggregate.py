@@ -50,6 +50,7 @@ class Run:
     config_ref: tuple[str, int] | None = None
     # a station or client session seen in this run: the daemon was up, whatever lines are missing
     activity: bool = False
+    cac: bool = False  # a DFS channel availability check started in this run
     # the last error lines (text, ref): the cause of a run that never came up
     causes: deque[tuple[str, tuple[str, int]]] = field(default_factory=lambda: deque(maxlen=MAX_CAUSES))
 
@@ -393,6 +394,15 @@ def _startup(a: Aggregate, ev: Event) -> None:
         a.note("startup_failure", ev)
 
 
+def _note(a: Aggregate, ev: Event) -> None:
+    """Catalogued informational lines that tell about the run: radar outside a CAC means the AP was up."""
+    what = ev.params.get("what")
+    if what == "cac_start":
+        a.run.cac = True
+    elif what == "radar" and not a.run.cac:
+        a.run.activity = True  # radar is only reported on a channel the AP was operating on
+
+
 def _supervisor(a: Aggregate, ev: Event) -> None:
     """r2wifi's supervisor: a recovery (its step, cause and time) and its outcome."""
     what = ev.params.get("what")
@@ -699,6 +709,7 @@ _HANDLERS: dict[str, Handler] = {
     "service_failed": _service_failed,
     K.RUN_END: _run_end,
     K.SUPERVISOR: _supervisor,
+    K.NOTE: _note,
     "acl_reject": _note_kind("mac_acl_reject"),
     K.CLIENT_AUTH_TIMEOUT: _note_kind("client_auth_timeout"),
     K.CLIENT_ASSOC_REJECT: _assoc_reject,

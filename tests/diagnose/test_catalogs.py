@@ -266,3 +266,11 @@ def test_apparmor_denial_of_hostapd_is_a_permission_problem_and_the_cause() -> N
     other = run_text('[ 812.1] audit: type=1400 audit(1600000000.123:78): apparmor="DENIED" operation="open" '
                      'profile="/usr/bin/evince" name="/home/u/x.pdf" pid=1 comm="evince"\n')
     assert not {"permission_denied", "startup_failure"} & kinds(other)
+
+
+def test_radar_on_a_running_ap_without_stations_is_no_startup_failure() -> None:
+    """Radar outside a CAC means the AP was operating: no channel left is a channel problem, not a start-up one."""
+    got = kinds(run_text("wlan0: DFS-RADAR-DETECTED freq=5500 ht_enabled=0 chan_offset=0 chan_width=3 cf1=5530 "
+                         "cf2=0\ndfs_downgrade_bandwidth: no DFS channels left, waiting for NOP to finish\n"
+                         "wlan0: AP-DISABLED\n"))
+    assert "set_channel_failed" in got and "startup_failure" not in got
