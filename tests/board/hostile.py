@@ -154,9 +154,10 @@ Builder = Callable[[Path], Path]
 
 
 def escape_spots(card_root: Path) -> list[Path]:
-    """Every place a climbing chain could have dropped the canary file: each ancestor of the card."""
+    """Every place outside the card a climbing chain could drop the canary file: each ancestor of the card.
+    (Inside the card, the tests compare snapshots.)"""
     out = []
-    p = card_root / "lib/modules" / REL
+    p = card_root.parent
     while True:
         out.append(p / EVIL)
         if p == p.parent:
@@ -165,7 +166,4 @@ def escape_spots(card_root: Path) -> list[Path]:
 
 
 def evil_written(card_root: Path) -> list[Path]:
-    hits = [p for p in escape_spots(card_root) if os.path.lexists(p)]
-    for dirpath, _dirs, files in os.walk(card_root):
-        hits += [Path(dirpath) / f for f in files if f == EVIL]
-    return hits
+    return [p for p in escape_spots(card_root) if os.path.lexists(p)]
