@@ -17,17 +17,19 @@ import hashlib
 from pathlib import Path
 
 from r2wifi.fsutil import atomic_write
+from r2wifi.wmt.driver import KNOWN_FILES, WIFI_RAM_CODE
 from r2wifi.wmt.firmware import DEFAULT_PATCH_DIR, WMT_CFG_PATH, build_header
 
 SHIPPED_WMT_SOC_CFG = b"mt6620.defAnt=mt6620_ant_m3.cfg\nmt6628.defAnt=mt6628_ant_m1.cfg\nmt6630.defAnt=mt6630_ant_m1.cfg"
 
-# name -> (size, total, seq, address)
+_SIZE = {kf.name: kf.size for kf in KNOWN_FILES}  # the vendor sizes (r2wifi.wmt.driver)
+# name -> (size, total, seq, address): the vendor files' patch info bytes (driver-interface.md 2.4)
 PATCHES: dict[str, tuple[int, int, int, int]] = {
-    "ROMv2_lm_patch_1_0_hdr.bin": (113080, 2, 2, 0x000600),
-    "ROMv2_lm_patch_1_1_hdr.bin": (50296, 2, 1, 0x000EF0),
+    "ROMv2_lm_patch_1_0_hdr.bin": (_SIZE["ROMv2_lm_patch_1_0_hdr.bin"], 2, 2, 0x000600),
+    "ROMv2_lm_patch_1_1_hdr.bin": (_SIZE["ROMv2_lm_patch_1_1_hdr.bin"], 2, 1, 0x000EF0),
 }
-WIFI_RAM_CODE_SIZE = 225840
-NVRAM_SIZE = 514
+WIFI_RAM_CODE_SIZE = _SIZE[WIFI_RAM_CODE]
+NVRAM_SIZE = _SIZE["nvram/WIFI"]
 
 
 def payload(label: str, size: int) -> bytes:
