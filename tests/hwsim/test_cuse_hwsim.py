@@ -94,6 +94,7 @@ class Story:
         self.vm = vm
         self.r2wifi = f"{image.venv}/bin/r2wifi"
         self.python = f"{image.venv}/bin/python"
+        self.sim_dir = "$(" + shlex.join([self.python, "-c", "from r2wifi.paths import sim_dir; print(sim_dir())"]) + ")"
         self.steps: dict[str, Result] = {}
 
     def sh(self, name: str, line: str, timeout: float = 120) -> Result:
@@ -118,6 +119,8 @@ class Story:
 @pytest.fixture(scope="module")
 def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[str, Any]]]:
     s = Story(hwsim_vm, hwsim_image)
+    logs = hwsim_vm.workdir / "cuse"  # 9p-shared: the same path in the guest; kept as the artefact
+    logs.mkdir(parents=True, exist_ok=True)
     data: dict[str, Any] = {}
     s.sh("netdevs_before", "ls /sys/class/net")
     s.r2("firmware", "firmware", "generate", FW)
@@ -138,7 +141,7 @@ def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[s
         s.sh("ap0_info", "iw dev ap0 info; cat /sys/class/net/ap0/phy80211/name")
         s.sh("wlan0_info", "iw dev wlan0 info; cat /sys/class/net/wlan0/phy80211/name")
         s.sh("hostapd_conf", f"mkdir -p {HOSTAPD_CTRL} && printf %s {shlex.quote(HOSTAPD_CONF)} > /tmp/cuse-hostapd.conf")
-        s.sh("hostapd", "hostapd -B -P /tmp/cuse-hostapd.pid -f /tmp/cuse-hostapd.log /tmp/cuse-hostapd.conf")
+        s.sh("hostapd", f"hostapd -B -t -P /tmp/cuse-hostapd.pid -f {logs}/hostapd.log /tmp/cuse-hostapd.conf")
         s.sh("hostapd_status", f"for i in $(seq 1 60); do hostapd_cli -p {HOSTAPD_CTRL} -i ap0 status > /tmp/st 2>&1;"
              " grep -q state=ENABLED /tmp/st && break; sleep 0.5; done; cat /tmp/st", timeout=90)
         group = "/sys/kernel/debug/ieee80211/$(cat /sys/class/net/ap0/phy80211/name)/hwsim/group"
@@ -148,10 +151,10 @@ def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[s
         data["peer"] = peer
         if peer:  # a station on the other hwsim phy joins the chip's AP
             s.sh("wpa_conf", f"mkdir -p {WPA_CTRL} && printf %s {shlex.quote(WPA_CONF)} > /tmp/cuse-wpa.conf")
-            s.sh("wpa", f"wpa_supplicant -B -i {peer} -c /tmp/cuse-wpa.conf -P /tmp/cuse-wpa.pid -f /tmp/cuse-wpa.log")
-            s.sh("sta_connected", f"for i in $(seq 1 80); do hostapd_cli -p {HOSTAPD_CTRL} -i ap0 all_sta > /tmp/sta"
-                 " 2>&1; grep -q '^[0-9a-f][0-9a-f]:' /tmp/sta && break; sleep 0.5; done; cat /tmp/sta;"
-                 f" cat /sys/class/net/{peer}/address", timeout=90)
+            s.sh("wpa", f"wpa_supplicant -B -t -i {peer} -c /tmp/cuse-wpa.conf -P /tmp/cuse-wpa.pid -f {logs}/wpa_supplicant.log")
+            s.sh("sta_connected", f"for i in $(seq 1 120); do hostapd_cli -p {HOSTAPD_CTRL} -i ap0 all_sta > /tmp/sta"
+                 " 2>&1; grep -q AUTHORIZED /tmp/sta && break; sleep 0.5; done; cat /tmp/sta;"
+                 f" cat /sys/class/net/{peer}/address", timeout=150)
             s.sh("wpa_stop", f"kill $(cat /tmp/cuse-wpa.pid); sleep 1; ip link set {peer} down; true")
         s.sh("hostapd_stop", "kill $(cat /tmp/cuse-hostapd.pid); sleep 1; true")
         s.r2("off", "--backend", "real", "wifi", "off", timeout=180)
@@ -167,11 +170,17 @@ def cuse_story(hwsim_vm: VM, hwsim_image: Image) -> Iterator[tuple[Story, dict[s
                                           "from r2wifi.wmt.state import launcher_pid\n"
                                           "p = launcher_pid()\n"
                                           "p and os.kill(p, signal.SIGTERM)\n"]) + "; sleep 1")
+        s.sh("sim_log", f"cp {s.sim_dir}/daemon.log {logs}/sim-daemon.log; dmesg > {logs}/dmesg.log; true")
         s.r2("stop", "sim", "stop")
         s.sh("second_stop", f"R2WIFI_SIM_DIR=/tmp/cuse-second {s.r2wifi} sim stop 2>/dev/null; true")
         data["nodes_after_stop"] = s.py("nodes_after_stop", STAT_NODES)
         s.sh("netdevs_after_stop", "ls /sys/class/net; cat /sys/class/net/wlan0/address")
     yield s, data
+
+
+@pytest.fixture(autouse=True)
+def _failure_logs(request: pytest.FixtureRequest, hwsim_vm: VM) -> None:
+    request.node._tb_logs = hwsim_vm.workdir / "cuse"  # tails of these logs go into a failure's report
 
 
 def test_sim_start_cuse_serves_only_wmtdetect_until_module_init(cuse_story):
