@@ -46,6 +46,8 @@ MESSAGES: tuple[Message, ...] = (
        f"{_W} wpa_supplicant/wpa_supplicant.c:wpas_init_driver"),
     _m("supplicant_ap_start_failed", "Failed to start AP functionality", "fatal:ap_start", "error",
        f"{_W} wpa_supplicant/ap.c:wpa_supplicant_create_ap"),
+    _m("create_ap_hostapd_failed", "Error: Failed to run hostapd, maybe a program is interfering.",
+       "fatal:wrapper", "error", "linux-wifi-hotspot / create_ap (the wrapper saw hostapd exit at start-up)"),
     _m("nl80211_deinit", "nl80211: deinit ifname={iface} disabled_11b_rates={n}", "run_end", "info",
        f"{_H}/{_W} src/drivers/driver_nl80211.c:wpa_driver_nl80211_deinit"),
     _m("supplicant_stop_ap_failed", "Failed to stop hostapd AP interfaces", "info:stop_ap", "info",
