@@ -325,6 +325,12 @@ def _drop_backup(backup_root: Path) -> None:
         pass
 
 
+def pending_journal(root: Path) -> Path | None:
+    """The journal of an install a crash interrupted after its commit point (None when there is none)."""
+    journal = _journal_path(root)
+    return journal if os.path.lexists(journal) else None
+
+
 def recover(root: Path, ops: FileOps | None = None) -> list[str]:
     """Finish an install a crash interrupted after its commit point (redo the journal). Returns what was done."""
     ops = ops or RealFileOps()

@@ -86,11 +86,16 @@ def _install(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from r2wifi.board.fwinstall import pending_journal
     from r2wifi.cli import sysroot
-    from r2wifi.wmt.firmware import check_firmware_set
+    from r2wifi.wmt.firmware import Finding, check_firmware_set
 
-    sysroot(args.root)
+    journal = pending_journal(sysroot(args.root))
     findings = check_firmware_set(args.dir, args.root)
+    if journal is not None:
+        shown = "/" + journal.relative_to(args.root).as_posix()
+        findings.insert(0, Finding("error", shown, "a firmware install was interrupted: the set may be mixed",
+                                   "run 'r2wifi firmware install SRC' again (it first finishes the interrupted one)"))
     errors = [f for f in findings if f.level == "error"]
     if args.json:
         print(json.dumps({"root": args.root, "dir": args.dir, "ok": not errors,

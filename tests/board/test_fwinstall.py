@@ -396,3 +396,34 @@ def test_check_exit_codes_follow_the_convention(run_cli, tmp_path: Path) -> None
     assert r.returncode == 1 and "WIFI_RAM_CODE_7623: missing" in r.stdout and r.stderr == ""
     r = run_cli("firmware", "check", "--root", str(tmp_path / "no-such-dir"))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "not a directory" in r.stderr
+
+
+def test_check_reports_an_interrupted_install_until_a_rerun_finishes_it(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A crash after the commit point: `firmware check` says so (exit 1); the next install finishes it."""
+    src = synthetic(tmp_path / "fwset")
+    root = old_system(tmp_path / "root")
+    plan = fwinstall.plan_install(src, root, allow_unknown=True)
+    commit = next(n for n in range(1, 200) if _journal_written_by(src, tmp_path, n))
+    ops = CrashingOps(commit)
+    with pytest.raises(PowerCut):
+        fwinstall.execute_install(plan, ops)
+    assert fwinstall.pending_journal(root) is not None
+    r = run_cli("firmware", "check", "--root", str(root))
+    assert r.returncode == 1 and "a firmware install was interrupted" in r.stdout
+    r = install(run_cli, src, root, "--allow-unknown")
+    assert r.returncode == 0 and "finished an interrupted firmware install" in r.stdout, r.stdout
+    assert fwinstall.pending_journal(root) is None
+    assert {rel: _state(root)[rel] for rel in SET} == {rel: (src / rel).read_bytes() for rel in SET}
+
+
+def _journal_written_by(src: Path, tmp: Path, cut: int) -> bool:
+    """True when a power cut before op ``cut`` leaves a durable journal (the first op after the commit point)."""
+    root = tmp / f"probe{cut}"
+    old_system(root)
+    ops = CrashingOps(cut)
+    try:
+        fwinstall.execute_install(fwinstall.plan_install(src, root, allow_unknown=True), ops)
+    except PowerCut:
+        pass
+    ops.crash()
+    return fwinstall.pending_journal(root) is not None
