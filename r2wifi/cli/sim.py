@@ -128,6 +128,8 @@ def _status_text(st: dict[str, Any]) -> str:
         f"interfaces     {', '.join(st.get('interfaces') or []) or '-'}",
         f"netns          {st.get('netns') or '- (model only)'}"
         + (f", air {st.get('air_netns')}" if st.get("air_netns") else ""),
+        f"transport      socket{' + CUSE (real /dev nodes)' if st.get('cuse') else ''}"
+        + (f", radio {st['radio'].get('phy')} (peer {st['radio'].get('peer_phy') or '-'})" if st.get("radio") else ""),
         f"modules        {', '.join(st.get('modules') or []) or '-'}",
         f"faults         {', '.join(st.get('faults') or []) or '-'}",
         f"counters       do_module_init {st.get('do_module_init_count')}, lpbk_power_on "

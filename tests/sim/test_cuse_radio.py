@@ -108,3 +108,11 @@ def test_sim_start_cuse_without_dev_cuse_is_one_line(run_cli) -> None:
 def test_sim_start_kmsg_needs_cuse(run_cli) -> None:
     p = run_cli("sim", "start", "--kmsg")
     assert p.returncode == 2 and "--kmsg needs --cuse" in p.stderr and p.stderr.count("\n") == 1
+
+
+def test_sim_status_text_names_the_transport() -> None:
+    from r2wifi.cli.sim import _status_text
+
+    text = _status_text({"cuse": True, "radio": {"kind": "hwsim", "phy": "phy0", "peer_phy": "phy1"}, "nodes": []})
+    assert "socket + CUSE (real /dev nodes), radio phy0 (peer phy1)" in text
+    assert "transport      socket\n" in _status_text({"nodes": []})
