@@ -87,6 +87,11 @@ def cmd_init(args: argparse.Namespace) -> int:
 def cmd_launch(args: argparse.Namespace) -> int:
     if args.retries < 1:
         raise UserError("--retries must be at least 1")
+    if args.patch_dir == DEFAULT_DIR:  # the simulator brings its own set when /etc/firmware has none
+        from r2wifi.backends import resolve
+        from r2wifi.service.simfw import patch_dir_for
+
+        args.patch_dir = patch_dir_for(resolve(args.backend), args.patch_dir)
     if args.daemon:
         return _launch_daemon(args)
     from r2wifi.backends import backend_factory, get_backend

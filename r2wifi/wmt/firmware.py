@@ -160,7 +160,8 @@ def check_patches(directory: Path, chip_id: int = SOC_CHIP_ID, rom_version: int 
         names = sorted(n for n in os.listdir(directory) if n.startswith(prefix))
     except OSError as e:
         result.findings.append(Finding("error", shown, f"patch directory unreadable ({e.strerror})",
-                                       "install the firmware files (or pass the right directory with -p)"))
+                                       "install the set with 'r2wifi firmware install SRC', or name its directory: "
+                                       "'r2wifi chip launch -p DIR' or chip.firmware_dir in the configuration"))
         return result
     if not names:
         result.findings.append(Finding("error", shown, f"no {prefix}* files",
