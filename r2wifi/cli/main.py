@@ -61,6 +61,10 @@ def _top_help() -> str:
         "  --version             show the version and exit",
         "  --backend NAME        device backend: auto (default), real or sim; also R2WIFI_BACKEND",
         "",
+        "exit codes (every command): 0 ok; 1 problems found (doctor, diagnose, firmware check: a failed",
+        "  check or a finding at --fail-on; reload: no supervisor); 2 bad usage or bad input (unknown",
+        "  option, a config with errors, an unreadable log: one line on stderr).",
+        "",
         "Run 'r2wifi COMMAND --help' for a command's options.",
     ]
     return "\n".join(lines) + "\n"
