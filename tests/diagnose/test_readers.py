@@ -96,14 +96,25 @@ def test_every_compression_is_read(tmp_path: Path, suffix: str) -> None:
     assert r["notes"] == [] and r["metrics"]["successful_connects"] == 1 and r["inputs"][0]["lines"] == 3
 
 
-def test_zst_without_zstandard_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No zstandard module: a note naming the package to install, verdict unknown, no traceback."""
+def test_zst_without_zstandard_says_what_to_install(tmp_path: Path) -> None:
+    """No zstandard module: a note naming the package to install, verdict unknown, no traceback.
+
+    Run in a fresh process whose import of zstandard fails from the start (compiled modules
+    cache an import once made, so this cannot be faked inside a process that already used it).
+    """
+    import json
+    import subprocess
     import sys
 
-    monkeypatch.setitem(sys.modules, "zstandard", None)  # import fails as if not installed
+    import zstandard
+
     p = tmp_path / "h.log.zst"
-    p.write_bytes(b"\x28\xb5\x2f\xfd" + b"\x00" * 20)
-    r = diagnose([str(p)])
+    p.write_bytes(zstandard.ZstdCompressor().compress(LOG.encode()))
+    code = ("import json, sys; sys.modules['zstandard'] = None\n"
+            "from r2wifi.diagnose.analyze import diagnose\n"
+            "print(json.dumps(diagnose([sys.argv[1]])))")
+    out = subprocess.run([sys.executable, "-c", code, str(p)], capture_output=True, text=True, check=True).stdout
+    r = json.loads(out)
     assert r["verdict"]["status"] == "unknown" and "python3-zstandard" in r["notes"][0]
 
 
