@@ -6,11 +6,14 @@ detached and returns once the launcher's state record (``launcher.json``, :mod:`
 the chip is powered, or raises :class:`UserError` with the launcher's own cause.
 
 * ``fork`` (the default when the calling process has one thread): no interpreter start-up, the modules
-  are already imported. The child starts a new session, points every inherited descriptor at /dev/null
-  (no connection of the parent stays usable in it), keeps a pipe as stderr for a start-up error and
-  makes fresh backend connections with ``make_backend``.
+  are already imported. A double fork: the launcher is not a child of the caller (a supervisor that
+  started it never holds its zombie), runs in a new session, points every inherited descriptor at
+  /dev/null (no connection of the parent stays usable in it), keeps a pipe as stderr for a start-up
+  error (its end of file tells the parent the launcher is gone) and makes fresh backend connections
+  with ``make_backend``.
 * ``spawn`` (when threads run, e.g. inside the supervisor, where a fork could inherit a held lock):
-  one ``python -m r2wifi chip launch`` in a new session, once.
+  one ``python -m r2wifi chip launch --daemon`` (which forks the launcher as above and exits once the
+  chip is powered), once.
 * The pid file is the launcher's lock (:class:`r2wifi.wmt.state.LauncherLock`); the launcher is only
   ever stopped by that pid.
 
@@ -48,77 +51,70 @@ class Started:
 
 
 class _Child:
-    """The background launcher, seen from the parent: a forked pid or a spawned Popen."""
+    """The double-forked launcher, seen from the caller: its pid and the read end of its stderr pipe."""
 
-    def __init__(self, pid: int, err_fd: int = -1, proc: subprocess.Popen[bytes] | None = None) -> None:
+    def __init__(self, pid: int, err_fd: int) -> None:
         self.pid = pid
         self.err_fd = err_fd
-        self.proc = proc
-        self.rc: int | None = None
+        self.gone = False
+        self.text = b""
 
-    def poll(self) -> int | None:
-        if self.rc is None:
-            if self.proc is not None:
-                self.rc = self.proc.poll()
-                return self.rc
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                return self.rc
-            if pid:
-                self.rc = os.waitstatus_to_exitcode(status)
-        return self.rc
-
-    def error_text(self) -> str:
-        if self.proc is not None:
-            if self.proc.stderr is None or self.poll() is None:
-                return ""
-            return self.proc.stderr.read().decode(errors="replace")
-        chunks = []
-        while self.err_fd >= 0:
+    def _drain(self) -> None:
+        while self.err_fd >= 0 and not self.gone:
             try:
                 b = os.read(self.err_fd, 4096)
             except BlockingIOError:
-                break
-            if not b:
-                break
-            chunks.append(b)
-        return b"".join(chunks).decode(errors="replace")
+                return
+            if not b:  # every holder of the write end (the launcher) is gone
+                self.gone = True
+                return
+            self.text += b
+
+    def poll(self) -> bool:
+        """True once the launcher has exited."""
+        self._drain()
+        return self.gone
+
+    def error_text(self) -> str:
+        self._drain()
+        return self.text.decode(errors="replace")
 
     def detach(self) -> None:
         if self.err_fd >= 0:
             os.close(self.err_fd)
             self.err_fd = -1
-        if self.proc is not None and self.proc.stderr is not None:
-            self.proc.stderr.close()
 
     def stop(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 10
-        while self.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if self.poll() is None:
-            os.kill(self.pid, signal.SIGKILL)
-            if self.proc is not None:
-                self.proc.wait()
-            else:
-                os.waitpid(self.pid, 0)
+        from r2wifi.procutil import terminate
+
+        terminate(self.pid, grace=10.0)
         self.detach()
 
 
 def _fork(make_backend: Callable[[], Backend], patch_dir: str, retries: int) -> _Child:
     rfd, wfd = os.pipe()
+    pid_r, pid_w = os.pipe()
     pid = os.fork()
     if pid:
         os.close(wfd)
+        os.close(pid_w)
+        os.waitpid(pid, 0)  # the intermediate exits at once
+        with os.fdopen(pid_r, "rb") as fh:
+            raw = fh.read()
+        if not raw.strip().isdigit():
+            os.close(rfd)
+            raise UserError("the launcher could not be started (fork failed)")
         os.set_blocking(rfd, False)
-        return _Child(pid, rfd)
+        return _Child(int(raw), rfd)
     rc = 2
     try:
+        os.close(pid_r)
         os.setsid()
+        grandchild = os.fork()
+        if grandchild:
+            os.write(pid_w, str(grandchild).encode())
+            os._exit(0)
+        os.close(pid_w)
         devnull = os.open(os.devnull, os.O_RDWR)
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
@@ -143,12 +139,22 @@ def _fork(make_backend: Callable[[], Backend], patch_dir: str, retries: int) -> 
         os._exit(rc)
 
 
-def _spawn(backend_name: str, patch_dir: str, retries: int) -> _Child:
-    argv = [sys.executable, "-m", "r2wifi", "--backend", backend_name, "chip", "launch", "--quiet",
-            "-p", patch_dir, "--retries", str(retries)]
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    return _Child(proc.pid, proc=proc)
+def _spawn(backend_name: str, patch_dir: str, retries: int, timeout: float) -> Started:
+    """One ``r2wifi chip launch --daemon`` process (it forks the launcher and returns once it powered the chip)."""
+    t0 = time.monotonic()
+    argv = [sys.executable, "-m", "r2wifi", "--backend", backend_name, "chip", "launch", "--daemon", "--quiet",
+            "-p", patch_dir, "--retries", str(retries), "--timeout", f"{timeout:g}"]
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout + 30, start_new_session=True)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"'r2wifi chip launch --daemon' did not finish within {timeout + 30:g} s") from None
+    if proc.returncode != 0:
+        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
+        raise UserError(lines[-1].removeprefix("r2wifi: error: ") if lines else f"exit status {proc.returncode}")
+    st = state.read_state()
+    return Started(st.get("pid"), False, time.monotonic() - t0,
+                   [Path(p["path"]).name for p in st.get("patches") or []])
 
 
 def _write_fd(fd: int, text: str) -> None:
@@ -181,8 +187,10 @@ def start_resident(backend: Backend, patch_dir: str = driver.DEFAULT_PATCH_DIR, 
     patch_dir = os.path.abspath(patch_dir)
     if method is None:
         method = "fork" if threading.active_count() == 1 else "spawn"
+    if method == "spawn":
+        return _spawn(backend_name, patch_dir, retries, timeout)
     t0 = time.monotonic()
-    child = _fork(make_backend, patch_dir, retries) if method == "fork" else _spawn(backend_name, patch_dir, retries)
+    child = _fork(make_backend, patch_dir, retries)
     deadline = t0 + timeout
     while True:
         st = state.read_state()
@@ -191,10 +199,9 @@ def start_resident(backend: Backend, patch_dir: str = driver.DEFAULT_PATCH_DIR, 
             child.detach()
             return Started(child.pid, False, time.monotonic() - t0,
                            [Path(p["path"]).name for p in st.get("patches") or []])
-        rc = child.poll()
-        if rc is not None:
+        if child.poll():
             err = child.error_text().strip().splitlines()
-            why = (st.get("last_error") if mine else None) or (err[-1] if err else f"exit code {rc}")
+            why = (st.get("last_error") if mine else None) or (err[-1] if err else "it exited")
             why = why.removeprefix("r2wifi: error: ")
             raise UserError(f"the launcher exited before the chip was powered: {why}")
         if mine and st.get("power_gave_up"):
