@@ -1,4 +1,10 @@
-"""`r2wifi demo [--json] [--timing realistic|fast] [--keep]`: the whole bring-up on the simulator.
+"""`r2wifi demo [--json] [--timing realistic|fast] [--keep]`: the whole story on the simulator.
+
+As root the story goes on after the chip: ``up --ap``, a station joining in the simulator's air
+namespace, ``status`` with the client and the ``diagnose`` verdict of the session
+(:mod:`r2wifi.cli.demo_ap`; ``ap`` in ``--json``); without root it says why that part is skipped
+(``ap_skipped``). ``--keep`` leaves the simulator, the launcher and the AP running (``r2wifi down
+--config <dir>/r2wifi.toml`` with the printed environment takes the AP down).
 
 Theory of operation: the demo makes its own temporary state and simulator directories (so it never
 touches a real board or another run), writes the synthetic firmware set, starts the simulator
@@ -37,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--timing", choices=("realistic", "fast"), default="realistic",
                         help="simulated driver delays (default realistic)")
-    parser.add_argument("--keep", action="store_true", help="leave the simulator and launcher running")
+    parser.add_argument("--keep", action="store_true", help="leave the simulator, launcher (and, as root, the AP) running")
 
 
 def _sim_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -87,8 +93,9 @@ def _runtime_tmp() -> str | None:
 
 
 def run_demo(timing: str = "realistic", keep: bool = False,
-             on_step: Callable[[str, str], None] = lambda _n, _s: None) -> dict[str, Any]:
-    """Bring the simulated chip up to AP mode; returns the timed steps and figures."""
+             on_step: Callable[[str, str], None] = lambda _n, _s: None, *, full: bool = False) -> dict[str, Any]:
+    """Bring the simulated chip up to AP mode; returns the timed steps and figures. ``full`` (root): then
+    the AP, a joining station, ``status`` and ``diagnose`` (:mod:`r2wifi.cli.demo_ap`) in ``result["ap"]``."""
     from r2wifi.errors import UserError
     from r2wifi.wmt.fwgen import write_firmware_set
 
@@ -103,7 +110,8 @@ def run_demo(timing: str = "realistic", keep: bool = False,
     try:
         fw = write_firmware_set(base / "root")
         on_step("sim", "starting the simulator")
-        r = _sim_cli(env, "sim", "start", "--timing", timing, "--no-netns", "--firmware-dir", str(fw))
+        r = _sim_cli(env, "sim", "start", "--timing", timing, *([] if full else ["--no-netns"]),
+                     "--firmware-dir", str(fw))
         if r.returncode != 0:
             raise UserError(f"demo: the simulator did not start: {r.stderr.strip()}")
         started = True
@@ -142,8 +150,19 @@ def run_demo(timing: str = "realistic", keep: bool = False,
         rc, out, _err = _in_process(["chip", "status", "--json"])
         if rc == 0:
             result["chip_status"] = json.loads(out)
+        if full:
+            from r2wifi.cli.demo_ap import ap_story
+
+            sim = _sim_cli(env, "sim", "status", "--json")
+            air = json.loads(sim.stdout).get("air_netns") if sim.returncode == 0 else None
+            result["ap"] = {"config": str(base / "r2wifi.toml")}  # for the cleanup, should the story raise
+            result["ap"] = ap_story(base, fw, air, state, on_step)
         return result
     finally:
+        if not keep and result.get("ap"):
+            from r2wifi.cli.demo_ap import take_down
+
+            take_down(result["ap"].get("config"))
         if not keep:
             stop_launcher(state)
             if started:
@@ -159,8 +178,13 @@ def run_demo(timing: str = "realistic", keep: bool = False,
 
 
 def run(args: argparse.Namespace) -> int:
+    from r2wifi.cli.demo_ap import why_not
+
+    skipped = why_not()
     if args.json:
-        res = run_demo(args.timing, args.keep)
+        res = run_demo(args.timing, args.keep, full=skipped is None)
+        if skipped:
+            res["ap_skipped"] = skipped
         print(json.dumps(res, indent=2))
         return 0
     from rich.console import Console
@@ -175,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[dim]{time.strftime('%H:%M:%S')}[/dim] [bold]{name}[/bold]: {what}")
 
     try:
-        res = run_demo(args.timing, args.keep, on_step)
+        res = run_demo(args.timing, args.keep, on_step, full=skipped is None)
     finally:
         status.stop()
     table = Table(title=f"BPI-R2 WiFi bring-up on the simulator ({res['timing']} timing)")
@@ -193,7 +217,35 @@ def run(args: argparse.Namespace) -> int:
     if st:
         console.print(f"chip powered: {st.get('powered')}, wifi mode: {st.get('wifi_mode')}, "
                       f"interfaces: {', '.join(st.get('interfaces') or [])}")
+    _print_ap(console, res.get("ap"), skipped)
     if args.keep:
         env = res["env"]
         console.print("kept running; use: " + " ".join(f"{k}={v}" for k, v in env.items()) + " r2wifi --backend sim ...")
     return 0
+
+
+def _print_ap(console: Any, ap: dict[str, Any] | None, skipped: str | None) -> None:
+    """The AP part of the story (see r2wifi.cli.demo_ap), or why it was skipped."""
+    from rich.markup import escape
+
+    if skipped:
+        console.print(f"[yellow]skipped:[/yellow] {escape(skipped)}")
+        return
+    if not ap:
+        return
+    for s in ap.get("steps") or []:
+        mark = "[red]FAILED[/red] " if s["error"] and not s["error"].startswith("skipped") else ""
+        console.print(f"[bold]{escape(s['step'])}[/bold] ({s['seconds']:.2f} s): {mark}"
+                      f"{escape(s['output'] or s['error'])}")
+    if ap.get("status_text"):
+        console.print("[bold]r2wifi status[/bold]")
+        console.print(ap["status_text"], highlight=False, markup=False, emoji=False)
+    diag = ap.get("diagnose") or {}
+    if diag.get("verdict"):
+        v = diag["verdict"]
+        console.print(f"[bold]r2wifi diagnose[/bold] (this session's logs): verdict {escape(v['status'])} - "
+                      f"{escape(v['summary'])} (exit {diag['exit']})")
+        for f in diag.get("findings", [])[:6]:
+            console.print(f"  {escape(f)}")
+    elif diag:
+        console.print(f"[bold]r2wifi diagnose[/bold]: {escape(str(diag.get('error')))}")

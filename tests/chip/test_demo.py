@@ -35,6 +35,8 @@ def test_demo_keep_leaves_a_usable_simulator(run_cli):
         data = json.loads(st.stdout)
         assert data["launcher"]["alive"] and data["wifi_mode"] == "ap"
     finally:
+        if res.get("ap"):  # as root the AP is kept too
+            run_cli("--backend", "sim", "down", "-q", "--config", res["ap"]["config"], env=env)
         stop_launcher(Path(env["R2WIFI_STATE_DIR"]))
         run_cli("--backend", "sim", "sim", "stop", env=env)
         import shutil
