@@ -174,7 +174,7 @@ def lease_file(daemons: Daemons) -> Path:
 
 def _size(n: int | None) -> str:
     if n is None:
-        return "?"
+        return "-"
     value = float(n)
     for unit in ("B", "KiB", "MiB", "GiB"):
         if value < 1024 or unit == "GiB":
@@ -185,7 +185,7 @@ def _size(n: int | None) -> str:
 
 def _duration(s: int | None) -> str:
     if s is None:
-        return "?"
+        return "-"
     h, rest = divmod(s, 3600)
     m, sec = divmod(rest, 60)
     return f"{h}h{m:02d}m" if h else (f"{m}m{sec:02d}s" if m else f"{sec}s")
