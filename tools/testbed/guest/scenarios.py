@@ -112,6 +112,17 @@ class StepFailed(RuntimeError):
 SLACK = max(1.0, float(os.environ.get("TB_SLACK", "4") or 4))
 
 
+def wait_phy_home() -> bool:
+    """Wait until the station phy is back in the initial netns: cfg80211 moves it there when its netns
+    is destroyed, from a kernel work queue (seconds later when both cores are busy)."""
+    deadline = time.monotonic() + 10 * SLACK
+    while not Path(f"/sys/class/ieee80211/{STA_PHY}").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 class Bed:
     """The world of one scenario (see the module docstring)."""
 
@@ -130,6 +141,7 @@ class Bed:
 
     # -- world -------------------------------------------------------------------------------
     def setup(self, ap_address: bool = True) -> None:
+        wait_phy_home()  # the last scenario's netns may still be being destroyed (slow under load)
         reset_world()
         sh(["ip", "netns", "add", NETNS])
         self.cleanups.append(lambda: sh(["ip", "netns", "del", NETNS], check=False))
@@ -147,11 +159,7 @@ class Bed:
                 fn()
             except Exception as exc:  # noqa: BLE001 - keep tearing down
                 self.data.setdefault("teardown_errors", []).append(str(exc))
-        # the netns is gone: cfg80211 moves phy1 back to the initial netns; wait for it
-        for _ in range(50):
-            if Path(f"/sys/class/ieee80211/{STA_PHY}").exists():
-                break
-            time.sleep(0.1)
+        wait_phy_home()
         reset_world()
         kernel = "\n".join(sh(["dmesg"], check=False).splitlines()[self._dmesg_start:])
         self.write_log("kernel.log", kernel + "\n")
@@ -419,14 +427,16 @@ def tput_recv(port: int, secs: float) -> dict[str, float]:
 def tput_send(host: str, port: int, secs: float) -> None:
     import socket
 
-    for _ in range(50):
+    # the receiver is a fresh python in the station's netns: under load its start-up takes many seconds
+    deadline = time.monotonic() + 10 * SLACK
+    while True:
         try:
             sock = socket.create_connection((host, port), timeout=5)
             break
         except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"cannot connect to {host}:{port} within {10 * SLACK:.0f}s") from None
             time.sleep(0.2)
-    else:
-        raise RuntimeError(f"cannot connect to {host}:{port}")
     data = b"x" * 65536
     end = time.monotonic() + secs
     try:
@@ -490,7 +500,7 @@ def s_r2wifi_ap(bed: Bed) -> None:
     if bed.data["lease"]:
         bed.step("throughput", lambda: tput_send(bed.data["lease"], 5001, 7))
     try:
-        rout, rerr = recv.communicate(timeout=60)
+        rout, rerr = recv.communicate(timeout=60 * SLACK)
         bed.data["throughput"] = json.loads(rout.strip().splitlines()[-1]) if rout.strip() else {"err": rerr[-300:]}
     except (subprocess.TimeoutExpired, ValueError) as exc:
         recv.kill()
