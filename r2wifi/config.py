@@ -251,7 +251,7 @@ class StaConfig:
 @dataclass(frozen=True)
 class SupervisorConfig:
     stall_seconds: int = 60  # TX queue stopped this long -> recover
-    max_restarts: int = 5  # restarts allowed within restart_window before giving up
+    max_restarts: int = 5  # restarts within restart_window at the backoff; past it: every backoff_max, degraded
     restart_window: int = 600
     backoff_initial: float = 2.0
     backoff_max: float = 60.0
@@ -1076,8 +1076,8 @@ set_dns = true              # write its DNS servers to /etc/resolv.conf (backed 
 
 [supervisor]
 stall_seconds = 60          # 1-3600: TX queue stopped this long -> recover the AP
-max_restarts = 5            # 0-1000: at most this many restarts ...
-restart_window = 600        # 1-86400: ... within this many seconds, then give up
+max_restarts = 5            # 0-1000: this many restarts ...
+restart_window = 600        # 1-86400: ... within this many seconds back off from backoff_initial; past that budget it never gives up: it retries every backoff_max and status shows DEGRADED
 backoff_initial = 2.0       # 0.1-3600 seconds before the second recovery in a window, doubling ...
 backoff_max = 60.0          # 0.1-3600: ... up to this (not below backoff_initial)
 watchdog_seconds = 60       # 1-3600: systemd WatchdogSec
