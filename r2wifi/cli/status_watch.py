@@ -1,6 +1,7 @@
 """``r2wifi status --watch``: a live view of the AP and its clients (rich, imported only here).
 
-Rules: the view is redrawn from a fresh status every ``interval`` seconds; Ctrl-C (SIGINT) ends it
+Rules: the view is redrawn from a fresh status every ``interval`` seconds (on a terminal in place; into a
+pipe or file one view after the other); Ctrl-C (SIGINT) ends it
 with exit code 0 and the terminal restored; a status that fails shows its error in the view
 instead of ending it. The row content comes from :mod:`r2wifi.service.clients` (one home).
 """
@@ -40,6 +41,8 @@ def render(st: dict[str, Any]) -> Any:
 
 
 def watch(get_status: Callable[[], dict[str, Any]], interval: float) -> int:
+    """Redraw in place on a terminal; elsewhere (a pipe, a log) print one view per interval."""
+    from rich.console import Console
     from rich.live import Live
     from rich.text import Text
 
@@ -49,8 +52,14 @@ def watch(get_status: Callable[[], dict[str, Any]], interval: float) -> int:
         except Exception as err:  # noqa: BLE001 - the view stays up; the error is shown in it
             return Text(f"status failed: {' '.join(str(err).split()) or type(err).__name__}", style="red")
 
+    console = Console()
     try:
-        with Live(current(), auto_refresh=False, screen=False) as live:
+        if not console.is_terminal:
+            while True:
+                console.print(current())
+                console.file.flush()
+                time.sleep(interval)
+        with Live(current(), console=console, auto_refresh=False, screen=False) as live:
             while True:
                 time.sleep(interval)
                 live.update(current(), refresh=True)

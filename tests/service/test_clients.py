@@ -122,3 +122,37 @@ def test_watch_bad_interval_is_a_usage_error(capsys: pytest.CaptureFixture[str])
         assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "--watch" in err and "Traceback" not in err
+
+
+def test_watch_redraws_and_ends_cleanly_on_ctrl_c(tmp_path: Path):
+    """`status --watch 0.3` keeps drawing until SIGINT, then exits 0 without a traceback."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = tmp_path / "r2wifi.toml"
+    cfg.write_text('[chip]\nenabled = false\n[ap]\npassphrase = "correct horse battery"\n')
+    env = dict(os.environ, R2WIFI_STATE_DIR=str(tmp_path / "state"), PYTHONPATH=str(repo), COLUMNS="100")
+    proc = subprocess.Popen([sys.executable, "-m", "r2wifi", "status", "--watch", "0.3", "--config", str(cfg)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    out_path = b""
+    try:
+        assert proc.stdout is not None
+        import select
+
+        deadline = time.monotonic() + 60
+        while out_path.count(b"client(s) on ap0") < 2 and time.monotonic() < deadline and proc.poll() is None:
+            if select.select([proc.stdout], [], [], 1.0)[0]:
+                out_path += os.read(proc.stdout.fileno(), 4096)
+        assert out_path.count(b"client(s) on ap0") >= 2 and b"state down" in out_path  # redrawn
+        proc.send_signal(signal.SIGINT)
+        _rest, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err
