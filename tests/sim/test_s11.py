@@ -260,14 +260,6 @@ def test_s11_power_on_posts_srh_patch_up_to_three_times(rig: Rig) -> None:
     assert rig.clock.t - before >= 3 * driver.UL_CMD_REPLY_S
 
 
-def test_s11_reply_after_timeout_is_not_taken_for_the_next_command(rig: Rig) -> None:
-    """A late 'ok' (no command waiting) is dropped; the retry's srh_patch still needs its own answer."""
-    rig.loader()
-    w = Dev(rig.model, "/dev/stpwmt")
-    assert w.write(b"ok") == 2
-    assert "no pending command" in rig.text()
-
-
 # ---------------------------------------------------------------- OPID and log lines
 
 
