@@ -22,6 +22,7 @@ from r2wifi.logs.catalog import wmt
 from r2wifi.logs.model import Event, K
 
 MAX_EVIDENCE = 12
+MAX_RECOVERY_KINDS = 1000  # distinct (step, reason) pairs counted; the counts themselves are unbounded
 MAX_KEY_STATIONS = 64
 MAX_TIMELINE = 200
 MAX_VALUES = 20000
@@ -72,8 +73,11 @@ class Aggregate:
         self.wmt_ctx = wmt.WmtContext()
         self.startup_causes: list[str] = []  # cause lines of the runs that never came up (bounded)
         self.stops: list[tuple[float | None, tuple[str, int]]] = []  # orderly AP stops, judged at finish
-        # r2wifi supervisor recoveries: start/end time, step, reason, ok, evidence (bounded)
+        # r2wifi supervisor recoveries: start/end time, step, reason, ok, evidence (bounded), and every
+        # recovery counted by (step, reason) and failure by step without a bound on the number of recoveries
         self.recoveries: list[dict[str, object]] = []
+        self.recovery_counts: Counter[tuple[str, str]] = Counter()
+        self.recovery_failures: Counter[str] = Counter()
         self.link_not_ready: Counter[str] = Counter()
         self.link_ready: set[str] = set()
         self.link_refs: dict[str, list[tuple[str, int]]] = {}
@@ -407,7 +411,11 @@ def _supervisor(a: Aggregate, ev: Event) -> None:
     """r2wifi's supervisor: a recovery (its step, cause and time) and its outcome."""
     what = ev.params.get("what")
     t = ev.ts
+    step = str(ev.params.get("step") or "unknown")
     if what == "recovery_start":
+        key = (step, str(ev.params.get("reason_text") or ""))
+        if key in a.recovery_counts or len(a.recovery_counts) < MAX_RECOVERY_KINDS:
+            a.recovery_counts[key] += 1
         if len(a.recoveries) < MAX_EVIDENCE * 4:
             a.recoveries.append({"start": t, "step": ev.params.get("step"), "reason": ev.params.get("reason_text"),
                                  "ok": None, "ref": (ev.file, ev.line)})
@@ -415,6 +423,8 @@ def _supervisor(a: Aggregate, ev: Event) -> None:
         return
     open_rec = next((r for r in reversed(a.recoveries) if r["ok"] is None and r["step"] == ev.params.get("step")),
                     None)
+    if what == "recovery_failed":
+        a.recovery_failures[step] += 1
     if what in ("recovery_ok", "recovery_failed") and open_rec is not None:
         open_rec["end"] = t
         open_rec["ok"] = what == "recovery_ok"

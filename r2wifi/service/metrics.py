@@ -172,7 +172,8 @@ def collect(status: Mapping[str, Any], agg: Aggregate | None, now: float | None 
     connects = failed = 0
     ttc: list[float] = []
     reasons: dict[int, int] = {}
-    recoveries: list[Mapping[str, object]] = []
+    recovery_counts: Mapping[tuple[str, str], int] = {}
+    recovery_failures: Mapping[str, int] = {}
     txq_stops = 0
     if agg is not None:
         connects = sum(st.connects for st in agg.tracker.stations.values())
@@ -181,7 +182,7 @@ def collect(status: Mapping[str, Any], agg: Aggregate | None, now: float | None 
         open_ms = [st.current.connect_ms() for st in agg.tracker.stations.values() if st.current is not None]
         ttc = [ms / 1000.0 for ms in [*agg.connect_ms, *open_ms] if ms is not None]
         reasons = dict(agg.reasons)
-        recoveries = list(agg.recoveries)
+        recovery_counts, recovery_failures = agg.recovery_counts, agg.recovery_failures
         txq_stops = agg.txq_stops
     fam("r2wifi_connects_total", "counter", "successful client connects in r2wifi's logs").add(connects)
     fam("r2wifi_connect_failures_total", "counter", "failed client connect attempts in r2wifi's logs").add(failed)
@@ -191,13 +192,10 @@ def collect(status: Mapping[str, Any], agg: Aggregate | None, now: float | None 
     for code, n in sorted(reasons.items()):
         f.add(n, reason=str(code))
     by: dict[tuple[str, str], int] = {}
-    failures: dict[str, int] = {}
-    for r in recoveries:
-        step = str(r.get("step") or "unknown")
-        pair = (step, cause_of(str(r.get("reason") or "")))
-        by[pair] = by.get(pair, 0) + 1
-        if r.get("ok") is False:
-            failures[step] = failures.get(step, 0) + 1
+    for (step, reason), n in recovery_counts.items():
+        pair = (step, cause_of(reason))
+        by[pair] = by.get(pair, 0) + n
+    failures = dict(recovery_failures)
     f = fam("r2wifi_recoveries_total", "counter", "supervisor recoveries started, by ladder step and cause")
     for (step, cause), n in sorted(by.items()):
         f.add(n, step=step, cause=cause)

@@ -107,6 +107,23 @@ def test_nothing_known_is_zero_not_missing():
     assert _value(fams["r2wifi_time_to_connect_seconds"], "r2wifi_time_to_connect_seconds_count") == 0
 
 
+def test_recovery_counters_keep_counting_past_the_kept_evidence(tmp_path: Path):
+    """200 recoveries in the supervisor's log count 200 (the report keeps only a few as evidence)."""
+    from r2wifi.diagnose.analyze import analyze
+
+    lines = ["2025-12-05T21:00:00.000 supervising ap0 (hostapd, dnsmasq)"]
+    for i in range(200):
+        lines.append(f"2025-12-05T21:{i // 60:02d}:{i % 60:02d}.100 recovery: reset-chip (reason: the chip launcher exited)")
+        outcome = "FAILED: not restored: ap0 is missing in 1.00 s" if i % 4 == 0 else "done in 0.50 s (verified)"
+        lines.append(f"2025-12-05T21:{i // 60:02d}:{i % 60:02d}.600 recovery: reset-chip {outcome}")
+    log = tmp_path / "supervisor.log"
+    log.write_text("\n".join(lines) + "\n")
+    fams = _families(metrics.render(metrics.collect({}, analyze([str(log)])[0])))
+    assert sum(s.value for s in fams["r2wifi_recoveries"].samples if s.name == "r2wifi_recoveries_total") == 200
+    assert _value(fams["r2wifi_recovery_failures"], "r2wifi_recovery_failures_total", step="reset-chip") == 50
+    assert _value(fams["r2wifi_chip_resets"], "r2wifi_chip_resets_total") == 200
+
+
 def test_hostile_label_values_are_escaped():
     """A DHCP host name is the client's choice: quotes, backslashes and newlines stay inside the label."""
     st = {"state": "up", "stations": [{"mac": LAPTOP, "ip": "10.0.0.2", "hostname": 'a"b\\c\nd} x 1'}]}
