@@ -28,10 +28,6 @@ from twin.vm import can_run_twin  # noqa: E402
 TIMER = ("import subprocess,sys,time,statistics\nn=int(sys.argv[1]);t=[]\nfor _ in range(n):\n"
          " a=time.monotonic();subprocess.run(sys.argv[2:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)\n"
          " t.append(time.monotonic()-a)\nprint(statistics.median(t))\n")
-#: waits (in the guest) for a regex in a file, prints the seconds it took
-WAITER = ("import re,sys,time\na=time.monotonic();p,rx,lim=sys.argv[1],re.compile(sys.argv[2]),float(sys.argv[3])\n"
-          "while time.monotonic()-a<lim:\n try:\n  s=open(p,errors='replace').read()\n except OSError: s=''\n"
-          " if rx.search(s): print(time.monotonic()-a);break\n time.sleep(0.1)\nelse: print(-1)\n")
 
 
 def guest_time(g: Guest, argv: list[str], n: int) -> float:
@@ -97,10 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         if tw.chip == "ok":
             log = g.out / "r2wifi-run.log"
             g.sh(f"setsid r2wifi run </dev/null >{log} 2>&1 &", timeout=60)
-            g.vm.run(["python3", "-c", WAITER, str(log), "supervising", "300"], timeout=400)
+            g.wait_log(log, "supervising", 300)
             g.r2("sim", "inject", "chip-reset")
-            res = g.vm.run(["python3", "-c", WAITER, str(log), r"recovery: .* done", "400"], timeout=500)
-            rec = float(res.out.strip() or "-1")
+            rec = g.wait_log(log, r"recovery: .* done", 400)
             rows.append(("recovery after an injected chip reset", rec if rec >= 0 else float("nan"),
                          "from inject to 'recovery: ... done'" if rec >= 0 else "no recovery seen in 400 s"))
         else:

@@ -64,7 +64,7 @@ KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 PACKAGES = [
     "python3", "python3-pyroute2", "python3-rich", "python3-segno",
     "hostapd", "wpasupplicant", "iw", "iproute2", "dnsmasq-base", "kmod", "busybox-static", "dash",
-    "procps", "wireless-regdb", "nftables", "iputils-ping", "coreutils", "util-linux",
+    "procps", "wireless-regdb", "nftables", "iputils-ping", "coreutils", "util-linux", "grep", "sed",
 ]
 #: packages only maintainer scripts need: never unpacked.
 SKIP = {

@@ -20,6 +20,10 @@ PEER = str(REPO / "tools" / "twin" / "guest" / "peer.py")
 CONFIG = "/etc/r2wifi/r2wifi.toml"
 SSID = "r2twin"
 PASSPHRASE = "twin-horse-0815"
+#: waits in the guest for a regex in a file (python: the guest has no sleep-loop-friendly tools to rely on)
+WAITER = ("import re,sys,time\na=time.monotonic();p,rx,lim=sys.argv[1],re.compile(sys.argv[2]),float(sys.argv[3])\n"
+          "while time.monotonic()-a<lim:\n try:\n  s=open(p,errors='replace').read()\n except OSError: s=''\n"
+          " if rx.search(s): print(time.monotonic()-a);break\n time.sleep(0.2)\nelse: print(-1)\n")
 
 
 class Guest:
@@ -89,6 +93,14 @@ class Guest:
 
     def kmsg(self) -> str:
         return self.vm.run(["dmesg"], timeout=60).out
+
+    def wait_log(self, path: str | Path, regex: str, limit: float) -> float:
+        """Seconds (guest clock) until ``regex`` shows up in ``path``; -1 when it did not within ``limit``."""
+        res = self.vm.run(["python3", "-c", WAITER, str(path), regex, str(limit)], timeout=limit + 120)
+        try:
+            return float(res.out.strip())
+        except ValueError:
+            return -1.0
 
     def restart_chip(self, *extra: str) -> Result:
         """A fresh simulated chip (``sim stop`` + the session's ``sim start``, ``extra`` options last)."""
