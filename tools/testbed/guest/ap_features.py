@@ -73,6 +73,8 @@ class FeatureAp(SupervisedAp):
             text = "".join(ln for ln in conf[0].read_text().splitlines(keepends=True) if "passphrase" not in ln
                            and not ln.startswith("wpa_psk"))
             self.bed.write_log("hostapd-conf.log", text)
+        for maclist in sorted(self.state.rglob("*.maclist")):  # [ap.mac_filter]'s list as hostapd reads it
+            self.bed.write_log("maclist.log", maclist.read_text())
 
     def status(self) -> dict[str, Any]:
         st = self.cli("status", "--json")
