@@ -16,7 +16,9 @@ Theory of operation:
   §11.2) is written again after a bounded backoff (:data:`EIO_RETRY_DELAYS`), not reported as a failure.
 * On EIO we explain the likely cause from what we can see: the launcher's state, whether
   wlan_gen2 is loaded, whether ``wlan0`` was renamed, and the kernel log lines written since
-  the write (``no hif info!``, ``Set p2p mode handler is NULL``, ...). See :func:`explain_eio`.
+  the write (``no hif info!``, ``Set p2p mode handler is NULL``, ...): the cause and fix a kernel line tells
+  is the ``hint`` of its entry in ``r2wifi/logs/catalog/wmt.py`` (the one table of WMT lines). See
+  :func:`explain_eio`.
 
 Interface names are configurable (``default``: wlan0/ap0/p2p0; ``mtk``: OpenWrt's
 mtkwlan0/mtkap0/mtkp2p0).
@@ -140,25 +142,6 @@ class InterfaceWatcher:
 
 # ---- EIO explanation ------------------------------------------------------------------------
 
-_MARKERS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"no hif info"), "the launcher never set the STP mode ('no hif info!' in the kernel log): "
-     "start it with 'r2wifi chip launch --daemon'"),
-    (re.compile(r"Set p2p mode handler is NULL"), "wlan_gen2 is not loaded ('Set p2p mode handler is NULL'): "
-     "run 'modprobe wlan_gen2' (CONFIG_MTK_COMBO_WIFI=m)"),
-    (re.compile(r"Get (\S+) net device timeout|Fail to get (\S+) net device"),
-     "the driver looks up its station interface by the hard-coded name {name} and it is gone: udev/systemd "
-     "renamed it (add net.ifnames=0 or a .link file keeping the name)"),
-    (re.compile(r"Open FW image: \S+ failed|kalFirmwareImageMapping fail|open file: \S*WIFI_RAM_CODE"),
-     "wlan_gen2 cannot load its firmware: /etc/firmware/WIFI_RAM_CODE_7623 is missing or unreadable "
-     "(see 'r2wifi firmware check')"),
-    (re.compile(r"STP NoAck|mtkstp_tx_timeout_handler|TX retry limit|wmt_dev_rx_timeout|wait completion timeout|"
-                r"stp btif write fail|STP open btif fail"),
-     "the chip does not answer over BTIF (STP/WMT timeouts): wrong BTIF node, IRQ or clock in the device tree"),
-    (re.compile(r"STP is not ready|chip not powered|pwr_on fail"), "the chip is not powered: is the launcher "
-     "running ('r2wifi chip status')?"),
-]
-
-
 def kmsg_messages(backend: Backend) -> list[tuple[int, str]]:
     """(seq, message) of the kernel log records available now (non-blocking)."""
     path = backend.kmsg_path()
@@ -197,16 +180,31 @@ def last_seq(backend: Backend) -> int:
     return msgs[-1][0] if msgs else -1
 
 
+def kernel_hint(messages: list[str], sta: str = "wlan0") -> str | None:
+    """The cause of an EIO told by kernel lines: the ``hint`` of the catalogue entries they are (the first of
+    :data:`~r2wifi.logs.catalog.wmt.HINTS` among them), with the interface the line names or ``sta``."""
+    from r2wifi.logs.catalog import wmt as catalog
+
+    best: tuple[int, str] | None = None
+    for msg in messages:
+        hit = catalog.classify(msg)
+        hint = hit[0].hint if hit is not None else None
+        if hit is None or hint is None:
+            continue
+        rank = catalog.HINTS.index(hint)
+        if best is None or rank < best[0]:
+            best = (rank, hint.format(name=hit[1].get("dev", sta)))
+    return best[1] if best else None
+
+
 def explain_eio(backend: Backend, names: str = "default", since_seq: int = -1) -> str:
     """One sentence naming the most likely cause of an EIO from /dev/wmtWifi."""
     st = read_state()
     new = [m for s, m in kmsg_messages(backend) if s > since_seq]
     sta = NAMES[names]["sta"]
-    for pattern, text in _MARKERS:
-        for msg in new:
-            m = pattern.search(msg)
-            if m:
-                return text.format(name=next((g for g in m.groups() if g), sta) if m.groups() else sta)
+    hint = kernel_hint(new, sta)
+    if hint is not None:
+        return hint
     if not st.get("alive"):
         return "the launcher is not running: start it with 'r2wifi chip launch --daemon'"
     if not st.get("powered"):

@@ -19,6 +19,8 @@ Fields of an entry:
   names the key).
 * ``source``: vendor source file and function, and the spec section that states the fact.
 * ``sim``: True when only the simulator prints it (marked as the simulator's own line).
+* ``hint``: for a line that explains an EIO of a WiFi mode write (``r2wifi wifi``), the cause and the fix
+  told to the user (one of :data:`HINTS`, ``{name}`` is the station interface); None for the other lines.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class WmtMessage:
     verdict: Verdict
     source: str
     sim: bool = False
+    hint: str | None = None
 
     def render(self, **fields: object) -> str:
         return self.fmt.format(**fields)
@@ -59,8 +62,25 @@ _USER = "vendor userspace (BPI-R2 wmt_loader.c / stp_uart_launcher.c)"
 E, W, I, D = KERN_ERR, KERN_WARNING, KERN_INFO, KERN_DEBUG  # noqa: E741  (the printk level letters)
 
 
-def _m(key: str, fmt: str, prio: int, meaning: str, verdict: Verdict, source: str, sim: bool = False) -> WmtMessage:
-    return WmtMessage(key, fmt, prio, meaning, verdict, source, sim)
+# Causes of an EIO from a WiFi mode write, most specific first (wmt/wifi.py explains an EIO with the first
+# of these that a kernel line since the write carries as its ``hint``).
+HINT_NO_HIF = ("the launcher never set the STP mode ('no hif info!' in the kernel log): start it with "
+               "'r2wifi chip launch --daemon'")
+HINT_P2P_NULL = ("wlan_gen2 is not loaded ('Set p2p mode handler is NULL'): run 'modprobe wlan_gen2' "
+                 "(CONFIG_MTK_COMBO_WIFI=m)")
+HINT_RENAMED = ("the driver looks up its station interface by the hard-coded name {name} and it is gone: "
+                "udev/systemd renamed it (add net.ifnames=0 or a .link file keeping the name)")
+HINT_RAM_CODE = ("wlan_gen2 cannot load its firmware: /etc/firmware/WIFI_RAM_CODE_7623 is missing or unreadable "
+                 "(see 'r2wifi firmware check')")
+HINT_BTIF = ("the chip does not answer over BTIF (STP/WMT timeouts): wrong BTIF node, IRQ or clock in the "
+             "device tree")
+HINT_UNPOWERED = "the chip is not powered: is the launcher running ('r2wifi chip status')?"
+HINTS: tuple[str, ...] = (HINT_NO_HIF, HINT_P2P_NULL, HINT_RENAMED, HINT_RAM_CODE, HINT_BTIF, HINT_UNPOWERED)
+
+
+def _m(key: str, fmt: str, prio: int, meaning: str, verdict: Verdict, source: str, sim: bool = False,
+       hint: str | None = None) -> WmtMessage:
+    return WmtMessage(key, fmt, prio, meaning, verdict, source, sim, hint)
 
 
 MESSAGES: tuple[WmtMessage, ...] = (
@@ -167,7 +187,8 @@ MESSAGES: tuple[WmtMessage, ...] = (
     _m("func_already_on", "[WMT-CORE][W]opfunc_func_on:func({func}) already on", W, "benign:wmt_already", "benign",
        f"{_CORE}/core/wmt_core.c; {_S} §7.4, §11.2"),
     _m("no_hif_info", "[WMT-CORE][E]wmt_core_stp_init({line}):WMT-CORE: no hif info!", E, "launcher_missing",
-       "failure", f"{_CORE}/core/wmt_core.c:wmt_core_stp_init; {_S} §7.4"),
+       "failure", f"{_CORE}/core/wmt_core.c:wmt_core_stp_init; {_S} §7.4",
+       hint=HINT_NO_HIF),
     _m("stp_init_fail", "[WMT-CORE][E]opfunc_pwr_on({line}):WMT-CORE: wmt_core_stp_init fail ({ret})", E,
        "launcher_missing", "failure", f"{_CORE}/core/wmt_core.c:opfunc_pwr_on; {_S} §7.4"),
     _m("pwr_on_start", "[WMT-CONSYS-HW][I]mtk_wcn_consys_hw_reg_ctrl:CONSYS-HW-PWR-ON, start", I, "power_on",
@@ -240,24 +261,30 @@ MESSAGES: tuple[WmtMessage, ...] = (
        "failure", f"{_CORE}/core/wmt_ic_soc.c; {_S} §7.4"),
     # ---- BTIF / STP transport, WMT RX -- 7.4
     _m("stp_open_btif_fail", "[STP-BTIF][E]stp_btif_open({line}):STP open btif fail({ret})", E, "btif_failure",
-       "failure", f"{_CORE}/linux/stp_btif.c; {_S} §7.4"),
+       "failure", f"{_CORE}/linux/stp_btif.c; {_S} §7.4",
+       hint=HINT_BTIF),
     _m("btif_write_err", "[STP-BTIF][E]stp_btif_tx({line}):mtk_wcn_btif_write err({ret})", E, "btif_failure",
        "failure", f"{_CORE}/linux/stp_btif.c; {_S} §7.4"),
     _m("btif_write_fail",
        "[STP-BTIF][E]stp_btif_tx({line}):stp btif write fail,len({len}),written({written}),retry_left({left}),"
-       "pid[{pid}/{comm}]", E, "btif_failure", "failure", f"{_CORE}/linux/stp_btif.c; {_S} §7.4"),
+       "pid[{pid}/{comm}]", E, "btif_failure", "failure", f"{_CORE}/linux/stp_btif.c; {_S} §7.4",
+       hint=HINT_BTIF),
     _m("stp_crc_fail", "CRC fail, length = {len}, rx = {rx}, calc = {calc}", E, "btif_failure", "failure",
        f"{_CORE}/core/stp_core.c; {_S} §7.4"),
     _m("stp_tx_timeout", "mtkstp_tx_timeout_handler, retry = {n}", E, "btif_failure", "failure",
-       f"{_CORE}/core/stp_core.c; {_S} §7.4"),
-    _m("stp_tx_retry_limit", "TX retry limit = {n}", E, "btif_failure", "failure", f"{_CORE}/core/stp_core.c; {_S} §7.4"),
+       f"{_CORE}/core/stp_core.c; {_S} §7.4",
+       hint=HINT_BTIF),
+    _m("stp_tx_retry_limit", "TX retry limit = {n}", E, "btif_failure", "failure", f"{_CORE}/core/stp_core.c; {_S} §7.4",
+       hint=HINT_BTIF),
     _m("stp_noack_assert", "[STP] mtk_wcn_stp_assert: STP NoAck trigger firmware assert", E, "btif_failure",
-       "failure", f"{_CORE}/core/stp_core.c; {_S} §7.4, §11.2"),
+       "failure", f"{_CORE}/core/stp_core.c; {_S} §7.4, §11.2",
+       hint=HINT_BTIF),
     _m("stp_not_ready_psm", "[STP] mtk_wcn_stp_psm_enable:[W] STP Not Ready, Dont do Sleep/Wakeup", W,
        "stp_not_ready", "info", f"{_CORE}/core/stp_core.c (a consequence of a failed power-on)"),
     _m("wmt_rx_timeout",
        "[WMT-LIB][E]wmt_dev_rx_timeout({line}):wmt_dev_rx_timeout: timeout,jiffies({jiffies}),timeoutvalue({ms})", E,
-       "btif_failure", "failure", f"{_CORE}/linux/wmt_dev.c; {_S} §7.4"),
+       "btif_failure", "failure", f"{_CORE}/linux/wmt_dev.c; {_S} §7.4",
+       hint=HINT_BTIF),
     _m("wmt_evt_len_err", "WMT-CORE: read ({what}) iRet({ret}) evt len err(rx:{rx}, exp:{exp})", E, "btif_failure",
        "failure", f"{_CORE}/core/wmt_core.c; {_S} §7.4"),
     _m("wmt_compare_err", "WMT-CORE:compare {what} result error", E, "btif_failure", "failure",
@@ -274,11 +301,13 @@ MESSAGES: tuple[WmtMessage, ...] = (
        f"{_CORE}/core/wmt_lib.c; {_S} §11.2"),
     # ---- function on / WiFi char device -- 7.2, 7.4, 11.2
     _m("op_wait_timeout", "wait completion timeout, opId({op}), show wmtd_thread stack!", E, "wifi_on_failed",
-       "failure", f"{_CORE}/core/wmt_lib.c; {_S} §7.4, §11.2"),
+       "failure", f"{_CORE}/core/wmt_lib.c; {_S} §7.4, §11.2",
+       hint=HINT_BTIF),
     _m("opid_failed", "opid ({op}) failed, iRet({ret})", E, "wifi_on_failed", "failure",
        f"{_CORE}/core/wmt_lib.c; {_S} §7.4"),
     _m("func_pwr_on_fail", "[WMT-CORE][E]opfunc_func_on({line}):func({func}) pwr_on fail({ret})", E,
-       "wifi_on_failed", "failure", f"{_CORE}/core/wmt_core.c:opfunc_func_on; {_S} §7.4"),
+       "wifi_on_failed", "failure", f"{_CORE}/core/wmt_core.c:opfunc_func_on; {_S} §7.4",
+       hint=HINT_UNPOWERED),
     _m("function_on_failed", "WMT-CORE:type(0x{type}) function on failed, ret({ret})", E, "wifi_on_failed",
        "failure", f"{_CORE}/core/wmt_core.c; {_S} §7.4"),
     _m("core_ctrl_failed",
@@ -297,11 +326,14 @@ MESSAGES: tuple[WmtMessage, ...] = (
     _m("wifi_off_ok", "[MTK-WIFI] WIFI_write: WMT turn off WIFI OK!", I, "wifi_off", "success",
        f"{_CORE}/wmt_chrdev_wifi.c:WIFI_write; {_S} §7.2"),
     _m("p2p_handler_null", "[MTK-WIFI] WIFI_write: Set p2p mode handler is NULL", E, "wifi_on_failed", "failure",
-       f"{_CORE}/wmt_chrdev_wifi.c:WIFI_write; {_S} §7.4"),
+       f"{_CORE}/wmt_chrdev_wifi.c:WIFI_write; {_S} §7.4",
+       hint=HINT_P2P_NULL),
     _m("netdev_wait", "[MTK-WIFI] WIFI_write: Fail to get {dev} net device, sleep 300ms", E, "wifi_on_failed",
-       "failure", f"{_CORE}/wmt_chrdev_wifi.c:WIFI_write; {_S} §7.4"),
+       "failure", f"{_CORE}/wmt_chrdev_wifi.c:WIFI_write; {_S} §7.4",
+       hint=HINT_RENAMED),
     _m("netdev_timeout", "[MTK-WIFI] WIFI_write: Get {dev} net device timeout", E, "wifi_on_failed", "failure",
-       f"{_CORE}/wmt_chrdev_wifi.c:WIFI_write; {_S} §7.4"),
+       f"{_CORE}/wmt_chrdev_wifi.c:WIFI_write; {_S} §7.4",
+       hint=HINT_RENAMED),
     _m("wifi_already_on", "[MTK-WIFI] WIFI_write: WIFI is already power on!", I, "benign:wmt_already", "benign",
        f"{_CORE}/wmt_chrdev_wifi.c; {_S} §7.4 (informational)"),
     _m("wifi_already_off", "[MTK-WIFI] WIFI_write: WIFI is already power off!", I, "benign:wmt_already", "benign",
@@ -317,8 +349,10 @@ MESSAGES: tuple[WmtMessage, ...] = (
     # ---- wlan_gen2 probe -- 7.2, 7.4
     _m("fw_image_size", "kalFirmwareImageMapping firmware size {size}", I, "fw_image", "success", f"{_WLAN}; {_S} §7.2"),
     _m("glbusinit_fail", "wlanProbe: glBusInit() fail", E, "wifi_on_failed", "failure", f"{_WLAN}; {_S} §7.4"),
-    _m("fw_image_map_fail", "kalFirmwareImageMapping fail!", E, "wifi_on_failed", "failure", f"{_WLAN}; {_S} §7.4"),
-    _m("fw_image_open_fail", "Open FW image: {name} failed", E, "wifi_on_failed", "failure", f"{_WLAN}; {_S} §7.4"),
+    _m("fw_image_map_fail", "kalFirmwareImageMapping fail!", E, "wifi_on_failed", "failure", f"{_WLAN}; {_S} §7.4",
+       hint=HINT_RAM_CODE),
+    _m("fw_image_open_fail", "Open FW image: {name} failed", E, "wifi_on_failed", "failure", f"{_WLAN}; {_S} §7.4",
+       hint=HINT_RAM_CODE),
     _m("netdev_register_fail", "wlanProbe: Cannot register the net_device context to the kernel", E,
        "wifi_on_failed", "failure", f"{_WLAN}; {_S} §7.4"),
     _m("wlan_probe_failed", "wlanProbe failed", E, "wifi_on_failed", "failure", f"{_WLAN}; {_S} §7.4"),
@@ -327,7 +361,8 @@ MESSAGES: tuple[WmtMessage, ...] = (
     _m("bt_on_fail", "[MTK-BT] BT_open: WMT turn on BT fail!", E, "bt_failed", "failure",
        f"{_CORE}/stp_chrdev_bt.c; {_S} §7.4"),
     _m("bt_stp_not_ready", "[MTK-BT] BT_open: STP is not ready", E, "bt_failed", "failure",
-       f"{_CORE}/stp_chrdev_bt.c; {_S} §7.4"),
+       f"{_CORE}/stp_chrdev_bt.c; {_S} §7.4",
+       hint=HINT_UNPOWERED),
     _m("hci_init_fail", "Can't init device hci0: Invalid request code (56)", E, "bt_failed", "failure",
        f"bluez hciconfig (userspace, kernel 5.15); {_S} §7.4"),
     # ---- wlan_gen2 DBGLOG (traffic / deauth) -- 7.5
@@ -384,7 +419,8 @@ MESSAGES: tuple[WmtMessage, ...] = (
        "r2wifi simulator (wlan_gen2.ko module init)", sim=True),
     _m("wlan_gen2_too_early", "[wlan]initWlan: WMT exports not initialised (load after wmt_loader)", E,
        "wlan_gen2_too_early", "failure", "r2wifi simulator (wlan_gen2.ko before DO_MODULE_INIT)", sim=True),
-    _m("fw_open_file", "open file: {path}", E, "fw_image_missing", "failure", f"{_WLAN}; {_S} §7.4"),
+    _m("fw_open_file", "open file: {path}", E, "fw_image_missing", "failure", f"{_WLAN}; {_S} §7.4",
+       hint=HINT_RAM_CODE),
     _m("bt_off_ok", "[MTK-BT] BT_close: WMT turn off BT OK!", I, "bt_off", "info", f"{_CORE}/stp_chrdev_bt.c"),
     _m("bt_hci_workaround", "Bluetooth: {hci}: this workaround is applied for mediatek BT", I, "bt_ready", "info",
        f"{_CORE}/stp_chrdev_bt.c; {_S} §5"),
