@@ -254,12 +254,14 @@ def dnsmasq_daemon(
     cfg: Config, *, netns: str | None = None, no_ping: bool = False, root: str | Path | None = None,
     name: str | None = None,
 ) -> Daemon:
-    from r2wifi.hostap.render import dnsmasq_argv, write_dnsmasq_conf
+    from r2wifi.hostap.render import dnsmasq_argv, dnsmasq_hosts_path, write_dnsmasq_conf
 
     d = Daemon(name or f"dnsmasq-{cfg.ap.interface}", [], netns=netns, root=root)
     lease = ensure_dir(d.root / "dhcp") / f"{d.name}.leases"
     ensure_dir(d.conf_file.parent)
-    write_dnsmasq_conf(cfg, d.conf_file, lease, d.root / "run" / f"{d.name}.dnsmasq.pid", no_ping=no_ping)
+    # reservations in a dhcp-hostsfile: a SIGHUP makes the running dnsmasq re-read them (r2wifi reload)
+    write_dnsmasq_conf(cfg, d.conf_file, lease, d.root / "run" / f"{d.name}.dnsmasq.pid", no_ping=no_ping,
+                       hosts_file=dnsmasq_hosts_path(d.conf_file))
     d.argv = dnsmasq_argv(d.conf_file)
     d.lease_file = lease
     return d

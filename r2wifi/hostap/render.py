@@ -6,7 +6,9 @@ Public API (pure functions: text in, text out; the ``write_*`` helpers do the fi
     render_mac_file(cfg) -> str             # the accept/deny list of [ap.mac_filter]
     mac_file_path(conf_file) -> Path        # where it lies: beside hostapd.conf (``<name>.maclist``)
     render_wpa_supplicant(cfg, ctrl_dir) -> str
-    render_dnsmasq(cfg, lease_file, pid_file="", no_ping=False) -> str
+    render_dnsmasq(cfg, lease_file, pid_file="", no_ping=False, hosts_file=None) -> str
+    render_dnsmasq_hosts(cfg) -> str        # dhcp-hostsfile: the reservations (re-read on SIGHUP)
+    dnsmasq_hosts_path(conf_file) -> Path   # where it lies: beside dnsmasq's file (``<name>.hosts``)
     dnsmasq_argv(conf_file, binary="dnsmasq") -> list[str]   # foreground, logs to stderr
     hostapd_argv(conf_file, binary="hostapd", debug=0) -> list[str]
     wpa_supplicant_argv(conf_file, interface, driver="nl80211", binary="wpa_supplicant") -> list[str]
@@ -169,10 +171,13 @@ def render_wpa_supplicant(cfg: Config, ctrl_dir: str | Path) -> str:
     return "".join(out)
 
 
-def render_dnsmasq(cfg: Config, lease_file: str | Path, pid_file: str | Path = "", *, no_ping: bool = False) -> str:
+def render_dnsmasq(cfg: Config, lease_file: str | Path, pid_file: str | Path = "", *, no_ping: bool = False,
+                   hosts_file: str | Path | None = None) -> str:
     """dnsmasq configuration for DHCP (and DNS unless ``dhcp.dns_port = 0``) on the AP interface.
 
     ``no_ping``: skip dnsmasq's ICMP probe before an offer (3 s faster; tests use it).
+    ``hosts_file``: the reservations live there (``dhcp-hostsfile=``, see :func:`render_dnsmasq_hosts`),
+    which dnsmasq re-reads on SIGHUP (its main file it does not); None: inline ``dhcp-host=`` lines.
     """
     ap, dhcp = cfg.ap, cfg.dhcp
     net = ap.network4
@@ -203,12 +208,28 @@ def render_dnsmasq(cfg: Config, lease_file: str | Path, pid_file: str | Path = "
             add(f"dhcp-option=option6:dns-server,{','.join('[' + d + ']' for d in v6)}\n")
     elif not dhcp.dns_port:
         add("dhcp-option=option:dns-server\n")  # no DNS here: announce none
-    for res in dhcp.reservation:
-        add(f"dhcp-host={','.join(v for v in (res.mac.lower(), res.ip, res.name) if v)}\n")
+    if hosts_file is not None:
+        add(f"dhcp-hostsfile={hosts_file}\n")
+    else:
+        out += [f"dhcp-host={line}" for line in _reservation_lines(cfg)]
     if ap.address6:
         add("enable-ra\n")
         add(f"dhcp-range=::,constructor:{ap.interface},ra-stateless,{dhcp.lease_time}\n")
     return "".join(out)
+
+
+def _reservation_lines(cfg: Config) -> list[str]:
+    return [",".join(v for v in (res.mac.lower(), res.ip, res.name) if v) + "\n" for res in cfg.dhcp.reservation]
+
+
+def dnsmasq_hosts_path(conf_file: str | Path) -> Path:
+    """The reservations file written beside dnsmasq's ``conf_file`` (``<name>.hosts``)."""
+    return Path(conf_file).with_suffix(".hosts")
+
+
+def render_dnsmasq_hosts(cfg: Config) -> str:
+    """dnsmasq's dhcp-hostsfile: one ``mac,ip[,name]`` line per ``[[dhcp.reservation]]``."""
+    return "".join([HEADER.format(source=cfg.source), *_reservation_lines(cfg)])
 
 
 def hostapd_argv(conf_file: str | Path, *, binary: str = "hostapd", debug: int = 0) -> list[str]:
@@ -252,7 +273,11 @@ def write_wpa_supplicant_conf(cfg: Config, path: str | Path, ctrl_dir: str | Pat
 
 
 def write_dnsmasq_conf(
-    cfg: Config, path: str | Path, lease_file: str | Path, pid_file: str | Path = "", *, no_ping: bool = False
+    cfg: Config, path: str | Path, lease_file: str | Path, pid_file: str | Path = "", *, no_ping: bool = False,
+    hosts_file: str | Path | None = None,
 ) -> Path:
-    atomic_write(path, render_dnsmasq(cfg, lease_file, pid_file, no_ping=no_ping), mode=0o644)
+    """dnsmasq's file (0644); with ``hosts_file`` the reservations go there (written first, 0644)."""
+    if hosts_file is not None:
+        atomic_write(hosts_file, render_dnsmasq_hosts(cfg), mode=0o644)
+    atomic_write(path, render_dnsmasq(cfg, lease_file, pid_file, no_ping=no_ping, hosts_file=hosts_file), mode=0o644)
     return Path(path)

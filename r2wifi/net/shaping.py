@@ -14,7 +14,8 @@ its 256-frame TX-queue stop threshold. Rules:
   :func:`r2wifi.config.parse_rate`).
 * :func:`apply` replaces whatever root qdisc is there, so it is idempotent and must be called every
   time the AP interface is (re)created: a new netdev starts with the default qdisc. :func:`ensure`
-  applies only when our root qdisc is missing (the re-apply after every recovery rung).
+  applies only when our root qdisc is missing (the re-apply after every recovery rung); :func:`change`
+  sets a new rate on the running shaper in place (``r2wifi reload``: classes changed, nothing replaced).
 * :func:`counters` reads the class byte/packet counters and HTB's direct-queue packet count back,
   so a test (and ``r2wifi status``) can prove packets go through the shaped class.
 """
@@ -87,6 +88,36 @@ def ensure(ipr: Any, index: int, plan: ShapingPlan) -> bool:
         return False
     apply(ipr, index, plan)
     return True
+
+
+def change(ipr: Any, index: int, plan: ShapingPlan) -> bool:
+    """Set a new rate on our shaper in place (``tc class change`` / ``tc qdisc change``): no qdisc
+    replaced, no packet dropped, counters kept, the link untouched. True if done in place; False when
+    no root qdisc of ``plan.kind`` is there (then :func:`apply` is what is needed)."""
+    q = _root_qdisc(ipr, index)
+    if q is None or q.get_attr("TCA_KIND") != plan.kind:
+        return False
+    if plan.kind == "tbf":
+        ipr.tc("change", "tbf", index, handle="1:", rate=_bytes_per_sec(plan.rate), burst=32 * 1024,
+               latency=50 * 1000)
+        return True
+    rate = _bytes_per_sec(plan.rate)
+    ipr.tc("change-class", "htb", index, handle="1:1", parent="1:", rate=rate, ceil=rate)
+    ipr.tc("change-class", "htb", index, handle="1:10", parent="1:1", rate=_bytes_per_sec(plan.leaf_rate),
+           ceil=rate)
+    return True
+
+
+def class_rate(ipr: Any, index: int, handle: int = PARENT) -> int | None:
+    """The rate (bits per second) of HTB class ``handle`` (default 1:1, the configured limit), or None."""
+    for c in ipr.get_classes(index=index):
+        if c["handle"] != handle:
+            continue
+        opts = c.get_attr("TCA_OPTIONS")
+        params = opts.get_attr("TCA_HTB_PARMS") if opts is not None else None
+        if params:
+            return int(params["rate"]) * 8  # bytes per second in the kernel
+    return None
 
 
 def _root_qdisc(ipr: Any, index: int) -> Any | None:

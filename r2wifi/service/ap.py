@@ -444,6 +444,114 @@ class ApController:
         self._start("dhcpc", Daemon(name, argv, netns=self.netns, env=env))
         record["dhcpc"] = True
 
+    # -- live changes (r2wifi reload; which change gets which: r2wifi.service.reload) ------------------
+    def reload_hostapd(self, timeout: float = HOSTAPD_TIMEOUT) -> str:
+        """Re-render hostapd.conf (and its MAC list) and make the running hostapd re-read it with SIGHUP:
+        the same process, the AP stays ENABLED (stations are deauthenticated and join again). Not the control
+        interface: hostapd 2.10 matches every command starting with ``RELOAD`` as ``RELOAD``, which answers
+        OK but only re-applies the configuration it already has. Returns how; UserError if hostapd is not
+        running or not ENABLED with the new SSID within ``timeout`` s."""
+        import signal
+
+        from r2wifi.hostap.ctrl import CtrlClient
+        from r2wifi.hostap.daemon import hostapd_daemon
+
+        pid = self.daemons.pid("hostapd")
+        if pid is None:
+            raise UserError("hostapd is not running")
+        cfg = dataclasses.replace(self.cfg, ap=dataclasses.replace(self.cfg.ap, driver=self.hostapd_driver))
+        hostapd_daemon(cfg, netns=self.netns, name=self.daemons.name("hostapd"))  # renders its files only
+        self.step("reload hostapd")
+        with CtrlClient(self.ctrl_path(), timeout=5.0) as c:
+            os.kill(pid, signal.SIGHUP)
+            deadline = time.monotonic() + timeout
+            while True:  # the signal is handled before the next request is read; check the result anyway
+                st = c.status()
+                plain = cfg.ap.ssid.isascii() and cfg.ap.ssid.isprintable()  # else STATUS shows it escaped
+                if st.get("state") == "ENABLED" and (not plain or st.get("ssid[0]") == cfg.ap.ssid):
+                    break
+                if time.monotonic() > deadline or self.daemons.pid("hostapd") != pid:
+                    raise UserError(f"hostapd did not reload (state {st.get('state')}); "
+                                    f"{self._last_log_line('hostapd')}")
+                time.sleep(0.05)
+        return "SIGHUP"
+
+    def hup_dnsmasq(self, timeout: float = 10.0) -> str:
+        """Re-render dnsmasq's files and SIGHUP it: it re-reads the reservations (its dhcp-hostsfile; not
+        its main file), the same process. Waits for its log line saying it read the file."""
+        import signal
+
+        from r2wifi.hostap.daemon import dnsmasq_daemon
+        from r2wifi.hostap.render import dnsmasq_hosts_path
+
+        pid = self.daemons.pid("dnsmasq")
+        if pid is None:
+            raise UserError("dnsmasq is not running")
+        d = dnsmasq_daemon(self.cfg, netns=self.netns, name=self.daemons.name("dnsmasq"))  # renders only
+        hosts = dnsmasq_hosts_path(d.conf_file)
+        log = self.daemons.logfile("dnsmasq")
+        try:
+            start = log.stat().st_size
+        except OSError:
+            start = 0
+        self.step("SIGHUP dnsmasq")
+        os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with open(log, "rb") as fh:
+                    fh.seek(start)
+                    if f"read {hosts}".encode() in fh.read():
+                        return "SIGHUP"
+            except OSError:
+                pass
+            if time.monotonic() > deadline or self.daemons.pid("dnsmasq") != pid:
+                raise UserError(f"dnsmasq did not re-read {hosts} after SIGHUP")
+            time.sleep(0.05)
+
+    def reshape(self) -> str:
+        """The ``[shaping]`` settings on the running interface in place: a new rate changes the classes
+        (no qdisc replaced, no link bounce); on/off adds or removes our qdisc. Returns what was done."""
+        from r2wifi.net import shaping
+        from r2wifi.net.link import Link
+
+        record = self.read_record()
+        with user_errors(), Link(self.netns) as link:
+            idx = link.index(self.interface)
+            if idx is None:
+                raise UserError(f"{self.interface} is missing")
+            if not self.cfg.shaping.enabled:
+                shaping.remove(link.ipr, idx)
+                record.pop("shaping", None)
+                how = "removed"
+            else:
+                plan = shaping.ShapingPlan("htb", self.cfg.shaping.rate_bps)
+                how = "classes changed" if shaping.change(link.ipr, idx, plan) else "qdisc added"
+                if how != "classes changed":
+                    shaping.apply(link.ipr, idx, plan)
+                record["shaping"] = {"kind": plan.kind, "rate": self.cfg.shaping.rate}
+        self.step(f"shaping {how}")
+        self.write_record(record)
+        return how
+
+    def renat(self) -> str:
+        """``nat.uplink`` in place: our nft table replaced in one transaction (or removed)."""
+        from r2wifi.net import nat
+
+        record = self.read_record()
+        if self.cfg.nat.uplink:
+            subnet = str(self.cfg.ap.network4.network)
+            nat.enable(subnet, self.cfg.nat.uplink, self.netns)
+            record["nat"] = {"subnet": subnet, "uplink": self.cfg.nat.uplink}
+            how = "table replaced"
+        else:
+            nat.disable(self.netns)
+            record.pop("nat", None)
+            how = "table removed"
+        self.step(f"nat {how}")
+        self.write_record(record)
+        return how
+
     # -- recovery rungs --------------------------------------------------------------------------
     def restart_daemons(self, kinds: tuple[str, ...] | list[str] = ()) -> None:
         """Rung 0: re-apply the interface state (addresses, shaping, NAT), restart ``kinds``
@@ -476,11 +584,8 @@ class ApController:
             self.daemons.stop(kind)
         if self.cfg.chip.enabled:
             if whole_chip:
-                # a power cycle served by the running launcher; only a launcher it had to start is ours to stop
-                had_launcher = self.chip.launcher_pid() is not None
                 self.chip.reset()
-                if not had_launcher and self.chip.launcher_pid() is not None:
-                    record["launcher_started"] = True
+                record["launcher_started"] = True
             else:
                 from r2wifi.net.link import Link
 

@@ -443,14 +443,18 @@ class Supervisor:
             self.publish()
 
     def reload(self) -> None:
-        """SIGHUP: re-read the configuration, log what changed, apply it and redo what needs it.
+        """SIGHUP: re-read the configuration and apply each change with the least disruption.
 
-        ``[supervisor]`` changes take effect at once (the ladder keeps its history). Changes of the
-        AP, DHCP, shaping or NAT settings re-render and restart the daemons and re-apply the interface
-        state (rung 0 with every daemon, verified). The chip, the interface names and the bridge cannot
-        change under a running AP: such a reload is refused as a whole and named (restart the service).
+        Which change gets which act is the table of :mod:`r2wifi.service.reload`: ``[supervisor]`` at once
+        (the ladder keeps its history), shaping and NAT in place, hostapd re-reads its file (same process)
+        for SSID/passphrase/hidden/isolation/MAC list, dnsmasq re-reads its reservations on SIGHUP, a
+        restart (rung 0 for those daemons, verified) only where a change needs one (channel, radio,
+        other DHCP settings, addresses). Each decision is logged per key. A bad file is refused and the
+        running AP keeps the old configuration; so is a change of the chip, the interface names or the
+        bridge (restart the service), as a whole.
         """
         from r2wifi.config import Config
+        from r2wifi.service import reload as R
         from r2wifi.service.ap import load
         from r2wifi.service.daemons import Daemons
 
@@ -463,24 +467,81 @@ class Supervisor:
         if not changed:
             self.say("SIGHUP: configuration re-read; nothing changed")
             return
-        fixed = [k for k in changed if k.startswith("chip.") or k in ("ap.interface", "sta.interface", "nat.bridge")]
-        if fixed:
-            self.say(f"SIGHUP: configuration not applied: {', '.join(fixed)} cannot change while running "
+        plan = R.plan(changed, self.ctl.mode)
+        if plan.refused:
+            self.say(f"SIGHUP: configuration not applied: {', '.join(plan.refused)} cannot change while running "
                      "(restart the service); nothing else was changed either")
             return
         self.say(f"SIGHUP: configuration changed: {', '.join(changed)}")
         assert isinstance(new, Config)
         self.ctl.cfg = new
         self.ctl.daemons = Daemons(new)
-        lc, notes = ladder_config_checked(new)
-        for note in notes:
-            self.say(f"configuration: {note}")
-        self.ladder.config = lc
-        if any(not k.startswith("supervisor.") for k in changed):
-            done = self.recover(L.Recover(0, "configuration changed (SIGHUP)", tuple(self.ctl.expected_daemons())))
-            if not done.ok:
-                self.say("SIGHUP: the new configuration did not verify; the detectors take it from here")
+        for key, act in plan.keys.items():
+            if act is R.Act.NOTHING:
+                self.say(f"reload: {key} {act.value}")
+        for act in plan.acts():
+            self._reload_act(act, plan.keys_of(act))
         self.publish()
+
+    def _reload_act(self, act: Any, keys: list[str]) -> None:
+        """Run one act of a reload plan for ``keys``; log the outcome per key; on failure its fallback."""
+        from r2wifi.service import reload as R
+
+        if act is R.Act.LADDER:
+            lc, notes = ladder_config_checked(self.ctl.cfg)
+            for note in notes:
+                self.say(f"configuration: {note}")
+            self.ladder.config = lc
+            for key in keys:
+                self.say(f"reload: {key} {act.value}")
+            return
+        if act in R.RESTARTS or act is R.Act.RESTART_ALL:
+            daemons = R.RESTARTS.get(act) or tuple(self.ctl.expected_daemons())
+            done = self.recover(L.Recover(0, f"configuration changed: {', '.join(keys)}", daemons))
+            if done.ok:
+                for key in keys:
+                    self.say(f"reload: {key} {act.value}")
+            else:
+                self.say(f"reload: {', '.join(keys)}: the restart did not verify ({done.detail}); "
+                         "the detectors take it from here")
+            return
+        in_place: dict[R.Act, Callable[[], str]] = {
+            R.Act.SHAPING: self.ctl.reshape, R.Act.NAT: self.ctl.renat,
+            R.Act.HOSTAPD_RELOAD: self.ctl.reload_hostapd, R.Act.DNSMASQ_HUP: self.ctl.hup_dnsmasq,
+        }
+        start = self.clock()
+        self.recovering_since = start  # the watchers ignore what the act itself causes
+        try:
+            with ApLock(self.ctl.dir):
+                how = in_place[act]()
+                self.ctl.verify()
+        except Exception as err:  # noqa: BLE001 - a failed act falls back to a heavier one
+            why = " ".join(str(err).split()) or type(err).__name__
+            fallback = R.FALLBACK.get(act)
+            self.say(f"reload: {', '.join(keys)}: {act.name.lower()} failed ({why})"
+                     + (f"; {fallback.value.lstrip('-> ')} instead" if fallback else ""))
+            self.recovering_since = None
+            if fallback is not None:
+                self._reload_act(fallback, keys)
+            return
+        finally:
+            self.recovering_since = None
+            self._drop_events_since(start)
+        for key in keys:
+            self.say(f"reload: {key} {act.value} ({how}; verified)")
+
+    def _drop_events_since(self, start: float) -> None:
+        """Drop the queued events that happened from ``start`` on (side effects of an in-place act)."""
+        kept: list[L.Event] = []
+        while True:
+            try:
+                ev = self.q.get_nowait()
+            except queue.Empty:
+                break
+            if ev.t < start:
+                kept.append(ev)
+        for ev in kept:
+            self.q.put(ev)
 
     def run(self) -> int:
         """Supervise until ``stop`` is set (SIGTERM); 0. Never returns on a recovery budget."""

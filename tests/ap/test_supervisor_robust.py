@@ -392,13 +392,13 @@ def test_sighup_rereads_the_config_and_run_keeps_supervising(
     wait_for(lambda: "SIGHUP: configuration not reloaded" in sup_log(bed), 30, "the refused reload")
     assert proc.poll() is None
     bed.config.write_text(good.replace("[ap]\n", '[ap]\nssid = "Reloaded"\n'))
-    before = done_count(bed)
+    old = bed.pid("hostapd")
     proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: done_count(bed) > before, 60, "the restart for the new SSID")
+    wait_for(lambda: "reload: ap.ssid -> hostapd reloaded" in sup_log(bed), 60, "hostapd re-reading the new SSID")
     assert "SIGHUP: configuration changed: ap.ssid" in sup_log(bed)
     assert "ssid=Reloaded" in (bed.state / "conf" / "hostapd-ap0.conf").read_text().splitlines()
-    assert hostapd_enabled(bed)
-    old = bed.pid("hostapd")
+    assert hostapd_enabled(bed) and bed.pid("hostapd") == old  # the same hostapd, now with the new SSID
+    assert status(bed)["hostapd"]["ssid"] == "Reloaded"
     before = done_count(bed)
     os.kill(old or 0, signal.SIGKILL)
     wait_for(lambda: done_count(bed) > before, 60, "a recovery after the reloads")
