@@ -81,6 +81,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "supervisor.storm_window": (1, 86400),
     "supervisor.loop_count": (1, 1000),
     "supervisor.loop_window": (1, 86400),
+    "log.max_bytes": (4096, 1 << 30),
+    "log.backups": (0, 100),
 }
 # The most items a list key may hold.
 MAX_ITEMS: dict[str, int] = {
@@ -263,6 +265,15 @@ class SupervisorConfig:
 
 
 @dataclass(frozen=True)
+class LogConfig:
+    """Where r2wifi's logs go (resolved by :mod:`r2wifi.logdir`)."""
+
+    dir: str = "auto"  # "auto", "syslog", "state" or an absolute directory
+    max_bytes: int = 1 << 20  # each log rotates at this size ...
+    backups: int = 3  # ... keeping this many (.1 newest)
+
+
+@dataclass(frozen=True)
 class Config:
     chip: ChipConfig = ChipConfig()
     ap: APConfig = APConfig()
@@ -271,6 +282,7 @@ class Config:
     nat: NatConfig = NatConfig()
     sta: StaConfig = StaConfig()
     supervisor: SupervisorConfig = SupervisorConfig()
+    log: LogConfig = LogConfig()
     source: str = field(default="<defaults>", compare=False)
 
 
@@ -282,6 +294,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "nat": NatConfig,
     "sta": StaConfig,
     "supervisor": SupervisorConfig,
+    "log": LogConfig,
 }
 # Keys holding an array of tables, and the dataclass of each element.
 _TABLE_ARRAYS: dict[str, type[Any]] = {"dhcp.reservation": Reservation}
@@ -356,7 +369,11 @@ def read_config_text(path: str | Path) -> str:
 def load_config(path: str | Path | None = None) -> Config:
     """Read and validate the TOML file at ``path`` (default :func:`r2wifi.paths.config_path`)."""
     p = config_path(path)
-    return parse_config(read_config_text(p), source=str(p))
+    cfg = parse_config(read_config_text(p), source=str(p))
+    from r2wifi import logdir  # [log] is where this process and its children write (see logdir.adopt)
+
+    logdir.adopt(cfg.log.dir, cfg.log.max_bytes, cfg.log.backups)
+    return cfg
 
 
 def parse_config(text: str, source: str = "<string>") -> Config:
@@ -592,6 +609,7 @@ def _validate_into(cfg: Config, found: _Problems) -> None:
         found.add(ConfigError("nat.uplink", "must not be the AP interface"))
     _check_sta(sta, found)
     _check_supervisor(cfg.supervisor, found)
+    run(("log.dir",), lambda: _check_log_dir(cfg.log.dir))
     found.items.sort(key=lambda e: _key_order(e.key))
 
 
@@ -609,6 +627,13 @@ def _key_order(key: str) -> tuple[int, int]:
 def _check_abs(key: str, value: str) -> None:
     if not value.startswith("/"):
         raise ConfigError(key, f"{value!r} must be an absolute path")
+
+
+def _check_log_dir(value: str) -> None:
+    from r2wifi.logdir import CHOICES
+
+    if value not in CHOICES and not value.startswith("/"):
+        raise ConfigError("log.dir", f"{value!r} must be one of {', '.join(CHOICES)} or an absolute path")
 
 
 def _check_rate(rate: str) -> None:
@@ -1085,4 +1110,13 @@ storm_count = 5             # 1-1000: this many EAPOL handshake timeouts (not co
 storm_window = 60           # 1-86400: ... within this many seconds -> restart hostapd
 loop_count = 6              # 1-1000: one station connecting this many times ...
 loop_window = 60            # 1-86400: ... within this many seconds -> association loop, restart hostapd
+
+[log]
+# Every log r2wifi writes (launcher, supervisor, hostapd, dnsmasq, wpa_supplicant, udhcpc).
+# "auto": /var/log/r2wifi as root on Debian, syslog on OpenWrt, else the state dir (R2WIFI_LOG_DIR overrides);
+# "syslog": lines go to /dev/log, tagged with the program's name (a copy stays in the state dir);
+# "state": the state dir (/run/r2wifi: lost at reboot); or an absolute directory.
+dir = "auto"
+max_bytes = 1048576         # 4096-1073741824: a log file rotates to NAME.log.1 at this size ...
+backups = 3                 # 0-100: ... keeping this many older files (.1 newest; a larger one is dropped)
 """

@@ -19,6 +19,9 @@ import pytest
 # The suite tests the pure-Python reference path; tests/diagnose/test_accel.py switches the optional
 # compiled modules on in child processes and checks they change nothing.
 os.environ.setdefault("R2WIFI_ACCEL", "0")
+# Logs stay in each test's state dir (as root, "auto" would mean /var/log/r2wifi); tests/test_logdir.py
+# and the log tests in tests/ap clear it to check the other places.
+os.environ.setdefault("R2WIFI_LOG_DIR", "state")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("R2WIFI_SHARED", REPO.parent / "shared"))

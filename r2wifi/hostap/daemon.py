@@ -15,8 +15,10 @@ Public API::
     d.ctrl_path   # control socket of hostapd/wpa_supplicant daemons (pass to ctrl.wait_ready)
 
 Layout under ``r2wifi.paths.state_dir()`` (or ``root=``): ``run/<name>.pid``,
-``ctrl/<name>/`` (the daemon's ctrl_interface dir), ``logs/<name>.log`` (+ ``.1`` ... backups),
-``conf/<name>.conf``, ``dhcp/<name>.leases``.
+``ctrl/<name>/`` (the daemon's ctrl_interface dir), ``conf/<name>.conf``, ``dhcp/<name>.leases``.
+The log is ``<name>.log`` (+ ``.1`` ... backups) where :func:`r2wifi.logdir.target` says (``[log] dir``:
+``/var/log/r2wifi`` as root, syslog on OpenWrt), else ``logs/<name>.log`` under the root; its size limit
+and backups come from ``[log]`` unless ``log_max_bytes`` / ``log_backups`` are given.
 
 Rules:
 * Never ``shell=True``; a network namespace is entered with the argv ``ip netns exec NS ...``.
@@ -73,8 +75,8 @@ class Daemon:
         *,
         netns: str | None = None,
         root: str | Path | None = None,
-        log_max_bytes: int = 2 << 20,
-        log_backups: int = 3,
+        log_max_bytes: int | None = None,
+        log_backups: int | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
         if not name or "/" in name:
@@ -98,7 +100,9 @@ class Daemon:
 
     @property
     def log_file(self) -> Path:
-        return self.root / "logs" / f"{self.name}.log"
+        from r2wifi.logdir import target
+
+        return target().path(self.name, self.root / "logs" / f"{self.name}.log")
 
     @property
     def ctrl_dir(self) -> Path:
@@ -153,7 +157,10 @@ class Daemon:
                     f"{binary} not found", hint=f"install the Debian package {pkg}" if pkg else None
                 )
         ensure_dir(self.pid_file.parent)
-        ensure_dir(self.log_file.parent)
+        from r2wifi.logdir import target
+
+        where = target(max_bytes=self.log_max_bytes, backups=self.log_backups)
+        ensure_dir(self.log_file.parent, 0o750)
         ensure_dir(self.ctrl_dir)
         pkg_root = str(Path(__file__).resolve().parent.parent.parent)
         pump_env = dict(os.environ)
@@ -164,9 +171,9 @@ class Daemon:
         tty.setraw(w)  # no CR/LF translation, no echo
         try:
             self._pump = subprocess.Popen(
-                [sys.executable, "-m", "r2wifi.hostap.logpump", "--max-bytes", str(self.log_max_bytes),
-                 "--backups", str(self.log_backups), "--banner", f"r2wifi: started {shlex.join(argv)}",
-                 str(self.log_file)],
+                [sys.executable, "-m", "r2wifi.hostap.logpump", "--max-bytes", str(where.max_bytes),
+                 "--backups", str(where.backups), "--banner", f"r2wifi: started {shlex.join(argv)}",
+                 *(["--syslog", Path(self.argv[0]).name] if where.syslog else []), str(self.log_file)],
                 stdin=r, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True, env=pump_env,
             )

@@ -29,11 +29,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
 from r2wifi.errors import UserError
+from r2wifi.logdir import LogSink, iso_prefix, iso_stamp, open_file
 from r2wifi.wmt import driver, ioctls, protocol
 from r2wifi.wmt.backend import Backend, DeviceHandle
 from r2wifi.wmt.state import LauncherLock, files, write_state
@@ -47,27 +47,29 @@ STP_MODE_SOC = driver.STP_MODE_SOC
 
 
 class LauncherLog:
-    """Timestamped lines to stderr (optional) and to launcher.log."""
+    """Timestamped lines to stderr (optional) and to launcher.log (rotated; :func:`r2wifi.logdir.open_log`)."""
 
     def __init__(self, path: Path | None, stream: TextIO | None = sys.stderr) -> None:
         self.path = path
         self.stream = stream
         self._lock = threading.RLock()  # re-entered when a signal handler logs mid-write
-        self._fh: TextIO | None = None
+        self._fh: LogSink | None = None
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the launcher's life
+            self._fh = open_file(path, tag="r2wifi-launcher", stamp=iso_prefix)
 
     def __call__(self, text: str) -> None:
-        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-        line = f"{stamp} launcher[{os.getpid()}]: {text}\n"
+        now = time.time()
+        body = f"launcher[{os.getpid()}]: {text}"
         with self._lock:
-            for out in (self.stream, self._fh):
-                if out is None:
-                    continue
+            if self.stream is not None:
                 try:
-                    out.write(line)
-                    out.flush()
+                    self.stream.write(f"{iso_stamp(now)} {body}\n")
+                    self.stream.flush()
+                except (OSError, ValueError):
+                    pass
+            if self._fh is not None:
+                try:
+                    self._fh.write_line(body.encode("utf-8", "replace"), now)
                 except (OSError, ValueError):
                     pass
 
@@ -75,6 +77,7 @@ class LauncherLog:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
+
 
 
 class Launcher:

@@ -41,8 +41,11 @@ ACQUIRE_PATIENCE = 0.5  # seconds a starting launcher retries a refused lock (se
 
 
 def files(base: Path | None = None) -> LauncherFiles:
+    from r2wifi.logdir import target
+
     d = base or state_dir()
-    return LauncherFiles(d / "launcher.pid", d / "launcher.lock", d / "launcher.log", d / "launcher.json")
+    log = target().path("launcher", d / "launcher.log")  # [log] dir, else the state dir
+    return LauncherFiles(d / "launcher.pid", d / "launcher.lock", log, d / "launcher.json")
 
 
 def _read_pid(path: Path) -> int | None:

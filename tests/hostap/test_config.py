@@ -414,7 +414,8 @@ def test_every_numeric_key_has_a_documented_range():
     for dotted, (lo, hi) in RANGES.items():
         section, key = dotted.split(".")
         line = next(ln for ln in text.splitlines() if ln.startswith(f"{key} = "))
-        assert f"{lo:g}-{hi:g}" in line, line
+        shown = "-".join(f"{v:d}" if isinstance(v, int) else f"{v:g}" for v in (lo, hi))  # sizes in full
+        assert shown in line, line
         if dotted == "ap.channel":
             continue  # channel rules are narrower than the range (tested above)
         # the partner key of the backoff pair at the value that never conflicts
