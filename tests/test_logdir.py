@@ -75,6 +75,23 @@ def test_launcher_log_rotates_in_the_log_dir(monkeypatch: pytest.MonkeyPatch, tm
     assert u is not None and u.ts is not None and u.msg.startswith("launcher[")
 
 
+def test_supervisor_log_rotates_and_is_utc(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from r2wifi.service.supervisor import Supervisor
+
+    logdir.adopt(str(tmp_path / "logs"), MAX, BACKUPS)
+    sup = Supervisor.__new__(Supervisor)  # only the logging half: no AP behind it
+    sup.out = io.StringIO()
+    sup.logfile = logdir.supervisor_log(tmp_path / "ap")
+    sup._log = None
+    for i in range(300):
+        sup.say(f"recovery: restart-hostapd (reason: test {i})")
+    _bounded(sup.logfile, "(reason: test 299)")
+    line = sup.logfile.read_text().splitlines()[-1]
+    assert line[23] == "Z", line  # 2026-12-05T22:26:24.123Z
+    u = unwrap(line)
+    assert u is not None and u.ts is not None and abs(u.ts - os.stat(sup.logfile).st_mtime) < 5
+
+
 def test_daemon_log_pump_rotates(tmp_path: Path) -> None:
     path = tmp_path / "logs" / "hostapd-ap0.log"
     lines = "".join(f"wlan0: STA 02:00:00:00:00:01 IEEE 802.11: associated {i}\n" for i in range(300))

@@ -53,8 +53,9 @@ RE_RFC3339 = re.compile(
     r"^(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)?\s+(\S+)\s+"
     r"([^\s:\[]+)(?:\[(\d+)\])?:\s?(.*)$"
 )
-# r2wifi's own log file (the supervisor): local time to the millisecond, then the text
-RE_ISO_LOCAL = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)? (?=\S)(.*)$")
+# r2wifi's own log files (supervisor, launcher; r2wifi.logdir.iso_stamp): UTC to the millisecond with "Z"
+# (older versions wrote local time without an offset: read as UTC), then the text
+RE_ISO_LOCAL = re.compile(r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)? (?=\S)(.*)$")
 RE_LOGREAD = re.compile(
     r"^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (\w{3}) +(\d{1,2}) (\d\d):(\d\d):(\d\d) (\d{4}) "
     r"(\w+)\.(\w+) ([^\s:\[]+)(?:\[(\d+)\])?: ?(.*)$"
@@ -169,8 +170,8 @@ def unwrap(line: str, *, year: int = 1970) -> Unwrapped:
         m = RE_ISO_LOCAL.match(line)
         if m:
             ts = rfc3339_ts(int(m.group(1)), int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)),
-                            int(m.group(6)), m.group(7), None)
-            return Unwrapped(m.group(8), "r2wifi-log", prog="r2wifi", ts=ts)
+                            int(m.group(6)), m.group(7), m.group(8))
+            return Unwrapped(m.group(9), "r2wifi-log", prog="r2wifi", ts=ts)
     if c == "[":
         m = RE_UPTIME.match(line)
         if m:

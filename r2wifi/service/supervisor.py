@@ -28,7 +28,8 @@ this module only turns the outside world into its events and its actions into de
 * the supervisor never exits on its own: past the recovery budget the ladder is *degraded* and
   keeps trying every ``backoff_max`` seconds; that is logged, published in
   ``<state>/ap/supervisor.json`` (``r2wifi status`` shows it) and sent as ``STATUS=degraded: ...``;
-* every step is logged with its reason (stderr -> journal, and ``<state>/ap/supervisor.log``);
+* every step is logged with its reason (stderr -> journal, and ``supervisor.log`` in the log dir, else
+  ``<state>/ap/``; UTC stamps, rotated: :mod:`r2wifi.logdir`);
 * under systemd (``NOTIFY_SOCKET``) it sends READY=1 once the AP is up, STATUS= on every change and
   WATCHDOG=1 at half of ``WATCHDOG_USEC`` from the main loop (so a hung loop is restarted);
 * on stop every watcher thread is joined, so its sockets (the control client's bound path) are
@@ -49,6 +50,7 @@ from typing import Any, TextIO
 
 from r2wifi.errors import UserError
 from r2wifi.fsutil import atomic_write
+from r2wifi.logdir import LogSink, iso_prefix, open_file, supervisor_log
 from r2wifi.procutil import ProcessHandle, wait_any_exit
 from r2wifi.service import ladder as L
 from r2wifi.service.ap import ApController, ApLock
@@ -145,7 +147,8 @@ class Supervisor:
         self.last: dict[str, Any] | None = None  # the last recovery, as published
         self.recovering_since: float | None = None
         self.last_recovery_end = 0.0
-        self.logfile = ctl.dir / "supervisor.log"
+        self.logfile = supervisor_log(ctl.dir)
+        self._log: LogSink | None = None  # opened on the first line (rotated; r2wifi.logdir)
         self.recoveries: list[dict[str, Any]] = []
         # Set by each watcher once its source is open (attached, positioned): `run` announces
         # "supervising" (and READY=1) only then, so nothing logged afterwards can be missed.
@@ -155,12 +158,12 @@ class Supervisor:
     # -- logging ---------------------------------------------------------------------------------
     def say(self, text: str) -> None:
         now = time.time()
-        line = f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.localtime(now))}.{int(now % 1 * 1000):03d} {text}"
         self.out.write(f"r2wifi run: {text}\n")
         self.out.flush()
-        try:
-            with open(self.logfile, "a", encoding="utf-8") as fh:
-                fh.write(line + "\n")
+        try:  # the file's line: "<UTC ISO time>.<ms>Z <text>" (logdir.iso_stamp; logs/wrappers reads it)
+            if self._log is None:
+                self._log = open_file(self.logfile, tag="r2wifi", stamp=iso_prefix)
+            self._log.write_line(text.encode("utf-8", "replace"), now)
         except OSError:
             pass
 

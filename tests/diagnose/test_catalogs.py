@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from r2wifi.diagnose.analyze import diagnose
+from r2wifi.logdir import iso_stamp
 from r2wifi.logs.catalog import base, hostap, kernel, supervisor
 from r2wifi.logs.events import parse_line
 from r2wifi.logs.model import K
@@ -170,7 +171,7 @@ def _files(tmp: Path, **files: str) -> dict[str, object]:
 
 
 def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}"
+    return iso_stamp(t)  # the supervisor's own stamp (UTC, "Z")
 
 
 T0 = 1764968400.0
@@ -188,6 +189,16 @@ def test_supervisor_recovery_is_a_finding_and_its_hostapd_stop_is_no_clean_shutd
     (rec,) = f["params"]["recoveries"]
     assert rec == {"t": T0 + 99, "step": "restart-hostapd", "reason": "TX queue stalled for 30 s", "ok": True}
     assert "clean_shutdown" not in kinds(r)
+
+
+def test_supervisor_stamps_with_an_offset_are_read_in_utc(tmp_path: Path) -> None:
+    """A stamp with an explicit offset lands at the same instant as its UTC spelling (recovery windows)."""
+    local = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(T0 + 99 + 3600)) + ".000+01:00"
+    sup = (f"{local} recovery: restart-hostapd (reason: TX queue stalled for 30 s)\n"
+           f"{_iso(T0 + 103)} recovery: restart-hostapd done in 4.00 s (verified)\n")
+    r = _files(tmp_path, **{"hostapd.log": AP_UP_DOWN, "r2wifi-run.log": sup})
+    (rec,) = finding(r, "x_supervisor_recovery")["params"]["recoveries"]
+    assert rec["t"] == T0 + 99 and "clean_shutdown" not in kinds(r)
 
 
 def test_without_a_recovery_the_stop_is_a_clean_shutdown(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """r2wifi's own supervisor (``r2wifi run``) lines, as data: recoveries with their cause and outcome.
 
 The supervisor (:mod:`r2wifi.service.supervisor`) writes each line twice: to stderr as ``r2wifi run: <text>``
-(journald adds ``r2wifi[pid]: ``) and to its log file as ``<local ISO time>.<ms> <text>``; the formats
+(journald adds ``r2wifi[pid]: ``) and to its log file as ``<UTC ISO time>.<ms>Z <text>``
+(:func:`r2wifi.logdir.iso_stamp`; older files have local time without an offset); the formats
 below are the ``<text>`` part, so both shapes match. A recovery is a finding with its cause and time, and
 a hostapd stop inside a recovery is the supervisor restarting it, not a clean shutdown.
 """
