@@ -22,6 +22,7 @@ import io
 import json
 import os
 import platform
+import re
 import socket
 import tarfile
 import tempfile
@@ -170,8 +171,9 @@ def collect(sv: SysView, logs: list[Path], config: Path | None,
     else:
         col.notes.append("kernel log: not available")
     found: list[Path] = list(logs)
-    if sv.state_dir is not None and sv.state_dir.is_dir():
-        found += sorted(p for p in sv.state_dir.rglob("*.log") if p.is_file())
+    for d in _r2wifi_log_dirs(sv):  # r2wifi's own logs with their rotated backups (.1, .2 ...)
+        found += sorted((p for p in d.rglob("*.log*") if p.is_file() and _LOG_NAME.search(p.name)),
+                        key=lambda p: (p.parent, p.name))
     for pattern in ("/var/log/hostapd*.log", "/var/log/wpa_supplicant*.log", "/var/log/stp_launcher.log",
                     "/var/log/wmtloader.log"):
         parent = sv.path(pattern.rsplit("/", 1)[0])
@@ -191,6 +193,24 @@ def collect(sv: SysView, logs: list[Path], config: Path | None,
     col.texts["versions.txt"] = _versions(sv)
     _diagnosis(col, learn)
     return col
+
+
+_LOG_NAME = re.compile(r"\.log(?:\.\d{1,3})?$")
+
+
+def _r2wifi_log_dirs(sv: SysView) -> list[Path]:
+    """The log dir ``[log] dir`` names (``/var/log/r2wifi`` by default, below ``sv``'s root) and the state dir."""
+    from r2wifi import logdir
+
+    t = logdir.target()
+    dirs = [sv.path(str(d)) for d in (t.dir, logdir.DEFAULT_DIR) if d is not None]
+    if sv.state_dir is not None:
+        dirs.append(sv.state_dir)
+    out: list[Path] = []
+    for d in dirs:
+        if d.is_dir() and d not in out:
+            out.append(d)
+    return out
 
 
 def _redactor() -> Any:

@@ -66,7 +66,9 @@ def write_config(base: Path, fw: Path) -> Path:
             'ssid = "r2wifi-demo"\n'
             f'passphrase = "{secrets.token_urlsafe(12)}"\n'
             "[dhcp]\n"
-            "dns_port = 0\n")
+            "dns_port = 0\n"
+            "[log]\n"
+            'dir = "state"\n')  # the session's logs stay with its state, where step 4 diagnoses them
     atomic_write(path, text, mode=0o600)
     return path
 

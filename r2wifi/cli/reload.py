@@ -31,5 +31,7 @@ def run(args: argparse.Namespace) -> int:
     except ProcessLookupError:
         sys.stderr.write("r2wifi: the supervisor exited meanwhile; nothing to reload\n")
         return 1
-    sys.stdout.write(f"r2wifi: asked the supervisor (pid {pid}) to reload; see {ctl.dir / 'supervisor.log'}\n")
+    from r2wifi.logdir import supervisor_log
+
+    sys.stdout.write(f"r2wifi: asked the supervisor (pid {pid}) to reload; see {supervisor_log(ctl.dir)}\n")
     return 0

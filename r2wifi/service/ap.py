@@ -844,7 +844,9 @@ class ApController:
                           if self.daemons.pid(kind) or self.daemons.logfile(kind).exists()}
         sup = self.sup.pid("supervisor")
         if sup:
-            out["daemons"]["supervisor"] = {"pid": sup, "log": str(self.dir / "supervisor.log")}
+            from r2wifi.logdir import supervisor_log
+
+            out["daemons"]["supervisor"] = {"pid": sup, "log": str(supervisor_log(self.dir))}
         out["supervisor"] = self._supervisor_status(sup)
         problems: list[str] = []
         if record.get("up_at"):

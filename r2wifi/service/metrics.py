@@ -219,9 +219,9 @@ def own_logs(cfg: Config, ap_dir: Path) -> list[Path]:
         log = daemons.logfile(kind)
         backups = sorted(log.parent.glob(log.name + ".*"), key=lambda p: p.name, reverse=True)
         out += [p for p in [*backups, log] if p.is_file()]
-    sup = ap_dir / "supervisor.log"
-    if sup.is_file():
-        out.append(sup)
+    from r2wifi.logdir import log_files, supervisor_log
+
+    out += reversed(log_files(supervisor_log(ap_dir)))  # oldest first, like the daemons' logs
     return out
 
 

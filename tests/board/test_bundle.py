@@ -93,3 +93,28 @@ def test_bundle_of_hostile_and_compressed_logs(run_cli, tmp_path: Path) -> None:
     blob = b"".join(members.values())
     for secret in (SECRET, CLIENT_MAC, SSID):
         assert secret.encode() not in blob, secret
+
+
+def test_bundle_takes_r2wifi_logs_with_their_rotated_backups(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The log dir (/var/log/r2wifi below the root) and the state dir, each log with its .1/.2 backups."""
+    root, _log, cfg = _setup(run_cli, tmp_path)
+    logs = root / "var/log/r2wifi"
+    logs.mkdir(parents=True)
+    for name, text in (("supervisor.log", "2026-12-05T21:00:00.000Z recovery: restart-hostapd (reason: live)\n"),
+                       ("supervisor.log.1", "2026-12-05T20:00:00.000Z recovery: restart-hostapd (reason: older)\n"),
+                       ("hostapd-ap0.log.2", "1700000000.1: ap0: AP-ENABLED oldest-backup\n"),
+                       ("launcher.log", "2026-12-05T19:00:00.000Z launcher[7]: cmd(srh_patch) resp(ok)\n")):
+        (logs / name).write_text(text)
+    state = tmp_path / "state" / "logs"
+    state.mkdir(parents=True)
+    (state / "dnsmasq-ap0.log.1").write_text("1700000000.2: dnsmasq-dhcp: DHCPACK(ap0) state-backup\n")
+    out = tmp_path / "support.tar.gz"
+    r = run_cli("bundle", "-o", str(out), "--root", str(root), "--config", str(cfg))
+    assert r.returncode == 0, r.stderr
+    with tarfile.open(out) as tf:
+        names = [m.name.split("/", 1)[1] for m in tf.getmembers()]
+        blob = b"".join(tf.extractfile(m).read() for m in tf.getmembers() if m.isfile())  # type: ignore[union-attr]
+    for suffix in ("supervisor.log", "supervisor.log.1", "hostapd-ap0.log.2", "launcher.log", "dnsmasq-ap0.log.1"):
+        assert any(n.startswith("logs/") and n.endswith(suffix) for n in names), (suffix, names)
+    for marker in (b"reason: live", b"reason: older", b"oldest-backup", b"state-backup"):
+        assert marker in blob, marker
