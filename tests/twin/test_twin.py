@@ -212,7 +212,8 @@ def test_diagnose_of_a_healthy_bring_up_has_no_warning(guest: Guest) -> None:
     from testbed.scenario import EVIDENCE
 
     guest.need_chip()
-    guest.vm.run(["python3", "-c", "import glob,os\nfor p in glob.glob('/run/r2wifi/**/hostapd*.log', recursive=True):"
+    guest.vm.run(["python3", "-c", "import glob,os\nfor p in glob.glob('/run/r2wifi/**/hostapd*.log*', recursive=True)"
+                  " + glob.glob('/var/log/r2wifi/hostapd*.log*'):"
                   " os.remove(p)"], timeout=120)  # this bring-up's log only
     start = len(guest.kmsg().splitlines())
     _ap_up_and_join(guest, "wpa2", sae=False)
