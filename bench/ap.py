@@ -9,6 +9,10 @@ Prints, in one run:
 * for an injected TX-queue stall under ``r2wifi run``: detection time (inject -> the ladder's
   decision; = stall_seconds by design), recovery time (decision -> AP ENABLED again), and the
   total (goal: recovery < 10 s);
+* for ``r2wifi reload`` under ``r2wifi run``, one change at a time (passphrase, channel, shaping rate, a
+  DHCP reservation): the AP's downtime, sampled every 20 ms on hostapd's control socket (STATUS not
+  answering or state not ENABLED), and whether hostapd / dnsmasq kept their pids (goal: no downtime
+  for shaping and reservations, under 2 s for passphrase and channel);
 * with ``--cycles N``: N up/down cycles, seconds per cycle, and leaked processes / simulator fds.
 """
 
@@ -111,6 +115,107 @@ def bench_stall(bed: Bed, stall_seconds: int) -> None:
         proc.wait(timeout=20)
 
 
+class Sampler:
+    """Polls hostapd's STATUS every ``every`` s in a thread; sums the time it was not ENABLED/answering."""
+
+    def __init__(self, ctrl: Path, every: float = 0.02) -> None:
+        import threading
+
+        self.ctrl, self.every = ctrl, every
+        self.down = 0.0
+        self.samples = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _up(self, client: object) -> bool:
+        from r2wifi.hostap.ctrl import CtrlClient, CtrlError
+
+        assert isinstance(client, CtrlClient)
+        try:
+            return client.status().get("state") == "ENABLED"
+        except CtrlError:
+            client.close_socket()
+            return False
+
+    def _run(self) -> None:
+        from r2wifi.hostap.ctrl import CtrlClient
+
+        client = CtrlClient(self.ctrl, timeout=0.5)
+        since: float | None = None
+        while not self.stop.is_set():
+            now = time.monotonic()
+            up = self._up(client)
+            self.samples += 1
+            if not up and since is None:
+                since = now
+            elif up and since is not None:
+                self.down += now - since
+                since = None
+            self.stop.wait(self.every)
+        if since is not None:
+            self.down += time.monotonic() - since
+        client.close()
+
+    def finish(self) -> float:
+        self.stop.set()
+        self.thread.join()
+        return self.down
+
+
+RELOAD_CASES = (  # (key, what it changes in the configuration file, goal for the downtime in s)
+    ("ap.passphrase", lambda t: t.replace("correct horse battery", "another passphrase here"), 2.0),
+    ("ap.channel", lambda t: t.replace("[ap]\n", "[ap]\nchannel = 11\n", 1), 2.0),
+    ("shaping.rate", lambda t: t.replace('rate = "8mbit"', 'rate = "4mbit"'), 0.0),
+    ("dhcp.reservation", lambda t: t + '[[dhcp.reservation]]\nmac = "02:0a:0b:0c:0d:0e"\nip = "192.168.10.50"\n', 0.0),
+)
+
+
+def bench_reload(bed: Bed) -> None:
+    bed.cli("down", "-q", "--config", str(bed.config))
+    log = bed.state / "ap" / "supervisor.log"
+    original = bed.config.read_text()
+    runs = log.read_text().count("supervising ") if log.exists() else 0  # the stall bench's run said it too
+    proc = subprocess.Popen([sys.executable, "-m", "r2wifi", "run", "--config", str(bed.config)],
+                            env=bed.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.environ["R2WIFI_STATE_DIR"] = str(bed.state)  # this process's control client sockets
+    ctrl = bed.state / "ctrl" / "hostapd-ap0" / "ap0"
+
+    def pid(name: str) -> int | None:
+        try:
+            return int((bed.state / "run" / f"{name}-ap0.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    try:
+        wait(lambda: log.exists() and log.read_text().count("supervising ") > runs, 120)
+        for key, edit, goal in RELOAD_CASES:
+            before = (pid("hostapd"), pid("dnsmasq"))
+            seen = log.read_text().count(f"reload: {key} ")
+            bed.config.write_text(edit(bed.config.read_text()))
+            sampler = Sampler(ctrl)
+            time.sleep(0.2)
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGHUP)
+            wait(lambda k=key, n=seen: log.read_text().count(f"reload: {k} ") > n, 120)
+            took = time.monotonic() - t0
+            time.sleep(0.5)  # keep sampling a little after the supervisor says it is done
+            down = sampler.finish()
+            line = [ln for ln in log.read_text().splitlines() if f"reload: {key} " in ln][-1]
+            after = (pid("hostapd"), pid("dnsmasq"))
+            same = ", ".join(f"{n} {'same pid' if a == b else 'new pid'}" for n, a, b in
+                             zip(("hostapd", "dnsmasq"), before, after, strict=True))
+            met = down <= goal if goal else down == 0.0
+            print(f"reload {key:<17} downtime {down:5.2f} s ({sampler.samples} samples, goal "
+                  f"{'none' if not goal else f'< {goal:g} s'}: {'met' if met else 'MISSED'})   "
+                  f"applied in {took:5.2f} s   {same}")
+            print(f"  {line.split(' ', 1)[1]}")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        bed.config.write_text(original)
+
+
 def bench_cycles(bed: Bed, cycles: int) -> None:
     sim_pid = int((bed.state / "sim" / "sim.pid").read_text().split()[0])
     bed.cli("down", "-q", "--config", str(bed.config))
@@ -148,6 +253,7 @@ def main() -> int:
             print(f"simulator timing: {args.timing}")
             bench_up(bed)
             bench_stall(bed, args.stall_seconds)
+            bench_reload(bed)
             if args.cycles:
                 bench_cycles(bed, args.cycles)
         finally:
