@@ -24,18 +24,20 @@ Rules:
 * Nodes follow the model: ``/dev/wmtdetect`` at start; ``/dev/stpwmt`` and ``/dev/wmtWifi`` only
   once the loader's DO_MODULE_INIT registered them (the new devices are up before that ioctl's
   answer is written, so the loader's next step finds them). A node the model drops goes away.
+  The model says when its nodes changed (:meth:`DriverModel.on_nodes_changed`, also for a module
+  load or a fault from the daemon's socket); the nodes are then synced on a thread of their own.
   A node the model has as a regular file (fault ``detect-regular-file``) is not served.
 * ioctls are unrestricted (``CUSE_UNRESTRICTED_IOCTL``): the request number is decoded for the
   caller's ABI (``FUSE_IOCTL_32BIT`` -> ``armhf``, else this machine's 64-bit ABI), value commands
   pass ``arg`` itself, pointer commands are fetched with ``FUSE_IOCTL_RETRY`` (one in iovec of the
-  length the driver copies: :data:`POINTER_IN_LEN`). A non-negative model result is the ioctl's
+  length the driver copies: ``driver.POINTER_IN_LEN`` of :mod:`r2wifi.wmt.driver`). A non-negative model result is the ioctl's
   return value (GET_SOC_CHIP_ID returns 0x7623); a negative one is ``-errno``.
 * Every request but CUSE_INIT and INTERRUPT runs on its own worker thread: the launcher's power
   thread blocks in LPBK_POWER_CTRL while its main thread polls, reads and writes the same node.
-* poll: nodes whose driver has a ``.poll`` (:data:`POLLABLE`) answer POLLIN|POLLRDNORM when the
+* poll: nodes whose driver has a ``.poll`` (``driver.POLLABLE``) answer POLLIN|POLLRDNORM when the
   model has data, POLLOUT always; a poller that asked for a notification gets FUSE_NOTIFY_POLL as
-  soon as the model has data (a watcher thread waits in the model's own ``poll``). Other nodes
-  answer ENOSYS, after which the kernel reports the default mask, as for a driver without
+  soon as the model has data (the model's readiness callback, :meth:`DriverModel.on_ready`). Other
+  nodes answer ENOSYS, after which the kernel reports the default mask, as for a driver without
   ``.poll``.
 * FUSE_INTERRUPT: the driver's waits are uninterruptible (``wait_for_completion_timeout``), so by
   default an interrupted request is still answered when the model returns, as on the board
@@ -57,27 +59,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from r2wifi.sim import fuse_proto as fp
-from r2wifi.wmt import ioctls
+from r2wifi.wmt import driver, ioctls
 
 CUSE_DEVICE = "/dev/cuse"
-#: nodes whose vendor driver implements .poll (the others get the kernel's default mask)
-POLLABLE = frozenset({"/dev/stpwmt", "/dev/stpbt"})
-PATCH_NAME_LEN = 255  # WMT_IOCTL_SET_PATCH_NAME: the driver copies 255 bytes
 INIT_TIMEOUT_S = 10.0
 INTERRUPT_POLICIES = ("driver", "eintr")
-
-
-def _patch_info_len() -> int:
-    from r2wifi.sim.model import PATCH_INFO_LEN
-
-    return int(PATCH_INFO_LEN)
-
-
-#: pointer ioctl -> bytes the driver copies from the caller (others: none)
-POINTER_IN_LEN: dict[str, int] = {
-    "WMT_IOCTL_SET_PATCH_NAME": PATCH_NAME_LEN,
-    "WMT_IOCTL_SET_PATCH_INFO": _patch_info_len(),
-}
 
 
 # ---- the model, behind one adapter ----------------------------------------------------------------
@@ -93,6 +79,8 @@ class DriverApi(Protocol):
     def write(self, hid: int, data: bytes) -> int: ...
     def poll(self, hid: int, timeout_ms: int) -> bool | int: ...
     def status(self) -> dict[str, Any]: ...
+    def on_nodes_changed(self, fn: Callable[[], None]) -> None: ...
+    def on_ready(self, fn: Callable[[int], None]) -> None: ...
 
 
 class ModelPort:
@@ -118,6 +106,12 @@ class ModelPort:
 
     def poll(self, hid: int, timeout_ms: int) -> bool | int:
         return self.model.poll(hid, timeout_ms)
+
+    def observe(self, nodes_changed: Callable[[], None], ready: Callable[[int], None]) -> None:
+        """Have the model call ``nodes_changed()`` when its nodes change and ``ready(hid)`` when a handle
+        becomes readable (both with the model's lock held: they must not block nor call the model)."""
+        self.model.on_nodes_changed(nodes_changed)
+        self.model.on_ready(ready)
 
     def char_nodes(self) -> dict[str, tuple[int, int]]:
         """The character nodes the model has registered: path -> (major, minor)."""
@@ -162,7 +156,7 @@ def plan_ioctl(req: fp.IoctlRequest) -> CallModel | FetchArg:
     io = ioctls.lookup(req.cmd, abi)
     if io is None or io.passing != "pointer":
         return CallModel(req.arg, abi)  # value (or unknown: the model answers as the driver does)
-    need = POINTER_IN_LEN.get(io.name, 0)
+    need = driver.POINTER_IN_LEN.get(io.name, 0)
     if req.in_size >= need or not req.flags & fp.FUSE_IOCTL_UNRESTRICTED:
         return CallModel(req.in_data[:need], abi)
     return FetchArg([(req.arg, need)])
@@ -372,7 +366,7 @@ class CuseDevice:
         except Exception as e:  # noqa: BLE001 - a model bug must not leave the caller hanging
             self.front.say(f"cuse {self.name}: {type(req).__name__} failed: {type(e).__name__}: {e}")
             data = fp.encode_error(unique, errno.EIO)
-        if isinstance(req, (fp.IoctlRequest, fp.WriteRequest)):
+        if self.front.nodes_stale():
             self.front.sync_nodes()  # DO_MODULE_INIT registered nodes: up before the caller goes on
         self._answer(unique, lambda: data)
 
@@ -420,46 +414,29 @@ class CuseDevice:
             ret = port.ioctl(req.fh, req.cmd, plan.arg, plan.abi)
             return fp.encode_error(u, -ret) if ret < 0 else fp.encode_ioctl(u, ret)
         if isinstance(req, fp.PollRequest):
-            if self.path not in POLLABLE:
+            if self.path not in driver.POLLABLE:
                 return fp.encode_error(u, errno.ENOSYS)
+            if req.wants_notify:  # armed before the check: data queued in between still notifies
+                with self.wlk:
+                    self.watchers[req.fh] = req.kh
             r = port.poll(req.fh, 0)
+            readable = bool(r) if isinstance(r, bool) else False
+            if req.wants_notify and (readable or not isinstance(r, bool)):
+                with self.wlk:
+                    if self.watchers.get(req.fh) == req.kh:
+                        del self.watchers[req.fh]
             if not isinstance(r, bool) and r < 0:
                 return fp.encode_error(u, -r)
-            if not r and req.wants_notify:
-                self._watch(req.fh, req.kh)
-            return fp.encode_poll(u, poll_revents(bool(r), req.events))
+            return fp.encode_poll(u, poll_revents(readable, req.events))
         return fp.encode_error(u, errno.ENOSYS)
 
     # -- poll notification
-    def _watch(self, fh: int, kh: int) -> None:
+    def data_ready(self, fh: int) -> None:
+        """The model says handle ``fh`` has data: wake the kernel's pollers waiting on it (once)."""
         with self.wlk:
-            running = fh in self.watchers
-            self.watchers[fh] = kh
-        if not running:
-            threading.Thread(target=self._watcher, args=(fh,), name=f"cuse-{self.name}-poll{fh}",
-                             daemon=True).start()
-
-    def _watcher(self, fh: int) -> None:
-        """Wait in the model's poll until ``fh`` has data, then wake the kernel's pollers."""
-        port = self.front.port
-        while not self.stopping.is_set():
-            with self.wlk:
-                if fh not in self.watchers:
-                    return
-            t0 = time.monotonic()
-            r = port.poll(fh, 500)
-            if not isinstance(r, bool):  # the handle is gone
-                with self.wlk:
-                    self.watchers.pop(fh, None)
-                return
-            if r:
-                with self.wlk:
-                    kh = self.watchers.pop(fh, None)
-                if kh is not None:
-                    self.send(fp.encode_notify_poll(kh))
-                return
-            if time.monotonic() - t0 < 0.02:  # a poll that does not wait (stpbt): do not spin
-                time.sleep(0.05)
+            kh = self.watchers.pop(fh, None)
+        if kh is not None:
+            self.send(fp.encode_notify_poll(kh))
 
 
 # ---- the front end ------------------------------------------------------------------------------
@@ -478,8 +455,31 @@ class CuseFrontend:
         self.interrupts = interrupts
         self.say = say or (lambda s: sys.stderr.write(s + "\n"))
         self.devices: dict[str, CuseDevice] = {}
+        self.serving: tuple[CuseDevice, ...] = ()  # devices' snapshot for the model's callbacks (no lock)
         self.lock = threading.Lock()
         self.stopped = False
+        self.node_gen = 0  # bumped by the model's node-change callback
+        self.synced_gen = 0  # the node_gen the served devices match
+        self.port.observe(self._nodes_changed, self._data_ready)
+
+    # -- the model's callbacks (its lock held: no blocking, no model calls, no self.lock)
+    def _nodes_changed(self) -> None:
+        self.node_gen += 1
+        threading.Thread(target=self._sync_later, name="cuse-sync-nodes", daemon=True).start()
+
+    def _sync_later(self) -> None:
+        try:
+            self.sync_nodes()
+        except Exception as e:  # noqa: BLE001 - a thread of its own: say it, never die silently
+            self.say(f"cuse: node sync failed: {type(e).__name__}: {e}")
+
+    def _data_ready(self, hid: int) -> None:
+        for dev in self.serving:
+            dev.data_ready(hid)
+
+    def nodes_stale(self) -> bool:
+        """The model changed its nodes since the last sync."""
+        return self.node_gen != self.synced_gen
 
     def node_ok(self, dev: CuseDevice) -> bool:
         """The device node exists with the right numbers (None dev_dir: trust the init reply)."""
@@ -499,6 +499,7 @@ class CuseFrontend:
         with self.lock:
             if self.stopped:
                 return
+            gen = self.node_gen
             want = self.port.char_nodes()
             for path in [p for p in self.devices if p not in want]:
                 self.devices.pop(path).stop()
@@ -525,6 +526,8 @@ class CuseFrontend:
                     continue
                 self.devices[path] = dev
                 self.say(f"cuse: serving {path} ({major}:{minor})")
+            self.serving = tuple(self.devices.values())
+            self.synced_gen = gen
 
     def nodes(self) -> list[str]:
         with self.lock:
@@ -535,5 +538,6 @@ class CuseFrontend:
             self.stopped = True
             devs = list(self.devices.values())
             self.devices.clear()
+            self.serving = ()
         for dev in devs:
             dev.stop()

@@ -146,6 +146,21 @@ class Kernel:
         self._deadline_hit = False
         self.last_op_timed_out = False
         self._deadline_lines: list[tuple[str, dict[str, object]]] = []
+        # observers (the CUSE front end): called with the lock held, so they must not block or call back
+        self.node_listeners: list[Callable[[], None]] = []
+        self.ready_listeners: list[Callable[[int], None]] = []
+
+    # ------------------------------------------------------------------ observers
+
+    def nodes_changed(self) -> None:
+        """Tell the node listeners that the set of device nodes (or a node's kind) changed."""
+        for fn in list(self.node_listeners):
+            fn()
+
+    def ready(self, hid: int) -> None:
+        """Tell the readiness listeners that handle ``hid`` has data to read (poll would say POLLIN)."""
+        for fn in list(self.ready_listeners):
+            fn(hid)
 
     # ------------------------------------------------------------------ log and time
 
@@ -407,6 +422,9 @@ class Kernel:
         if cmd == "srh_patch":
             self.srh_patch_count += 1
         self.cv.notify_all()
+        for h in list(self.handles.values()):  # the command is readable on every /dev/stpwmt handle
+            if h.path == D.STPWMT:
+                self.ready(h.hid)
         try:
             got = self.wait(lambda: self.cmd_reply is not None, "ul_cmd_reply")
             reply = self.cmd_reply

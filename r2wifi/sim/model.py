@@ -25,6 +25,10 @@ from :mod:`r2wifi.wmt.driver`, delays from :mod:`r2wifi.sim.timing`, log lines f
   ("Set wlan mode N" without an arrow).
 * Network side effects (the interfaces of each WiFi mode, the TX stall) are reported to an optional
   :class:`NetHook`; without one, interfaces exist only in the model.
+* Observers (the CUSE front end): :meth:`DriverModel.on_nodes_changed` callbacks run when DO_MODULE_INIT, a
+  module load or a fault changed the set of device nodes (or a node's kind); :meth:`DriverModel.on_ready`
+  callbacks get a handle id when it became readable (a command posted to ``/dev/stpwmt``, BT data queued).
+  Both run with the model's lock held: they must return at once and not call the model.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from r2wifi.sim.kernel import FUNC_NAMES, Handle, Kernel, NetHook, SimFailure, Sink, ap_mac
 from r2wifi.sim.stpbt import StpBt, bd_addr_for
@@ -207,6 +213,30 @@ class DriverModel:
     def handles(self) -> dict[int, Handle]:
         return self.k.handles
 
+    # ------------------------------------------------------------------ observers
+
+    def on_nodes_changed(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` whenever the set of device nodes changes (see the module docstring)."""
+        with self.cv:
+            self.k.node_listeners.append(fn)
+
+    def on_ready(self, fn: Callable[[int], None]) -> None:
+        """Call ``fn(hid)`` whenever handle ``hid`` becomes readable (see the module docstring)."""
+        with self.cv:
+            self.k.ready_listeners.append(fn)
+
+    @contextmanager
+    def _node_watch(self) -> Iterator[None]:
+        """Fire the node listeners when the block changed ``k.nodes``."""
+        with self.cv:
+            before = dict(self.k.nodes)
+        try:
+            yield
+        finally:
+            with self.cv:
+                if self.k.nodes != before:
+                    self.k.nodes_changed()
+
     # ------------------------------------------------------------------ nodes and handles
 
     def stat_node(self, path: str) -> tuple[str, int | None, int | None] | None:
@@ -259,7 +289,8 @@ class DriverModel:
             dev = self.devices[h.path]
             if isinstance(dev, WmtWifi):
                 return -errno.ENOTTY
-            return dev.ioctl(h, io, request, arg)
+            with self._node_watch():  # DO_MODULE_INIT registers /dev/stpwmt and /dev/wmtWifi
+                return dev.ioctl(h, io, request, arg)
 
     def read(self, hid: int, size: int = 256) -> bytes | int:
         with self.cv:
@@ -316,7 +347,7 @@ class DriverModel:
     def load_module(self, name: str) -> int:
         """modprobe: 0 or -errno."""
         k = self.k
-        with k.op():
+        with self._node_watch(), k.op():
             if name == "wlan_gen2":
                 if "combo-wifi-not-built" in k.faults:
                     return -errno.ENOENT
@@ -384,7 +415,7 @@ class DriverModel:
             ok = self.chip_reset()
             return "chip reset done" if ok else "chip reset failed (no launcher answered srh_patch)"
         k = self.k
-        with self.cv:
+        with self.cv, self._node_watch():
             if fault == "txq-stall":
                 if not k.stall():
                     raise ValueError("txq-stall needs an AP or P2P interface (write A first)")

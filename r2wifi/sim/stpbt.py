@@ -77,6 +77,7 @@ class StpBt:
             if opcode == b"\x09\x10":  # Read BD_ADDR
                 extra = bytes(int(x, 16) for x in reversed(self.bd_addr.split(":")))
             h.bt_rx.append(bytes([0x04, 0x0E, 4 + len(extra), 0x01]) + opcode + b"\x00" + extra)
+            self.k.ready(h.hid)
         return len(data)
 
     def ioctl(self, h: Handle, io: ioctls.Ioctl | None, request: int, arg: Arg) -> int:

@@ -20,6 +20,8 @@ STPBT = "/dev/stpbt"
 NODES = (WMTDETECT, STPWMT, WMTWIFI, STPBT)
 MAJORS: dict[str, int] = {WMTDETECT: 154, STPWMT: 190, WMTWIFI: 155, STPBT: 192}
 REQUIRED_FOR_WIFI: dict[str, bool] = {WMTDETECT: True, STPWMT: True, WMTWIFI: True, STPBT: False}
+#: nodes whose driver implements ``.poll`` (wmt_dev.c, stp_chrdev_bt.c); the others get the kernel's default mask
+POLLABLE = frozenset({STPWMT, STPBT})
 
 # ---- chip ------------------------------------------------------------------------------------------------
 SOC_CHIP_ID = 0x7623
@@ -39,6 +41,9 @@ PATCH_HEADER_LEN = 28
 PATCH_BUILT_TIME_LEN = 15  # the kernel cuts the 16-byte build time at 15 characters (cDataTime[15] = 0)
 PATCH_FRAGMENT = 1000
 PATCH_INFO_LEN = 264  # u32 seq + 4 address bytes + 256 bytes path
+PATCH_NAME_LEN = 255  # WMT_IOCTL_SET_PATCH_NAME: the bytes the driver copies from the caller
+#: pointer ioctl -> bytes the driver copies from the caller (copy_from_user); the other ioctls take a value
+POINTER_IN_LEN: dict[str, int] = {"WMT_IOCTL_SET_PATCH_NAME": PATCH_NAME_LEN, "WMT_IOCTL_SET_PATCH_INFO": PATCH_INFO_LEN}
 WIFI_RAM_CODE = "WIFI_RAM_CODE_7623"
 WIFI_RAM_CODE_PATH = f"{DEFAULT_PATCH_DIR}/{WIFI_RAM_CODE}"
 NVRAM_PATH = f"{DEFAULT_PATCH_DIR}/nvram/WIFI"

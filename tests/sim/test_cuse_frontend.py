@@ -340,3 +340,37 @@ def test_a_refused_registration_fails_start_with_one_clear_error(fw):
         front.start()
     assert "/dev/wmtdetect (154:0)" in str(exc.value.strerror) and "\n" not in str(exc.value.strerror)
     assert front.nodes() == []
+
+
+def wait_until(pred: Any, what: str) -> None:
+    import time
+
+    end = time.monotonic() + WAIT
+    while not pred():
+        assert time.monotonic() < end, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_fault_from_outside_cuse_changes_the_served_nodes(rig):
+    """A node change the model makes without a CUSE request (a fault injected over the daemon's socket)
+    reaches the front end through the model's node-change callback."""
+    kern, front, model = rig
+    module_init(kern)
+    kern.index("wmtWifi")
+    assert "/dev/wmtWifi" in front.nodes()
+    model.inject("combo-wifi-not-built")
+    wait_until(lambda: "/dev/wmtWifi" not in front.nodes(), "/dev/wmtWifi to go away")
+    assert front.nodes() == ["/dev/stpwmt", "/dev/wmtdetect"]
+    model.inject("no-detect")
+    wait_until(lambda: front.nodes() == ["/dev/stpwmt"], "/dev/wmtdetect to go away")
+
+
+def test_driver_facts_live_in_wmt_driver():
+    """The pointer-ioctl lengths and the pollable nodes are driver facts (r2wifi.wmt.driver), not the front end's."""
+    from r2wifi.sim import cuse
+    from r2wifi.wmt import driver
+
+    for name in ("POLLABLE", "PATCH_NAME_LEN", "POINTER_IN_LEN"):
+        assert not hasattr(cuse, name), name
+    assert driver.POINTER_IN_LEN == {"WMT_IOCTL_SET_PATCH_NAME": 255, "WMT_IOCTL_SET_PATCH_INFO": 264}
+    assert driver.POLLABLE == {driver.STPWMT, driver.STPBT}
