@@ -113,6 +113,8 @@ EVIDENCE: dict[str, str] = {
     "handshake_timeout": r"WPA: EAPOL-Key timeout",
     # the same retransmission means an EAPOL-Key frame went unanswered in time: what missing_eapol_rx says
     "missing_eapol_rx": r"WPA: EAPOL-Key timeout",
+    # after a retransmitted M3 the station's late 4/4 for the first copy carries the old replay counter
+    "eapol_replay_counter_mismatch": r"WPA: EAPOL-Key timeout",
     # a station really idle past ap_max_inactivity under load (hostapd polled it and gave up)
     "station_inactivity": r"has been inactive too long|disassociated due to inactivity",
 }
