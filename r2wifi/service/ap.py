@@ -584,8 +584,11 @@ class ApController:
             self.daemons.stop(kind)
         if self.cfg.chip.enabled:
             if whole_chip:
+                # a power cycle served by the running launcher; only a launcher it had to start is ours to stop
+                had_launcher = self.chip.launcher_pid() is not None
                 self.chip.reset()
-                record["launcher_started"] = True
+                if not had_launcher and self.chip.launcher_pid() is not None:
+                    record["launcher_started"] = True
             else:
                 from r2wifi.net.link import Link
 
