@@ -2,9 +2,13 @@
 
 Theory of operation. ``up`` runs the steps below in order; each one first looks at what is already
 there, so re-running ``up`` changes nothing that is already right (one launcher, one hostapd of
-our own, every address once). What ``up`` did is recorded in ``<state_dir>/ap/up.json``; ``down``
+our own, every address once). What ``up`` did is recorded in ``<state_dir>/ap/up.json`` (a typed
+:class:`UpRecord`; files of other versions load, unknown keys are kept); ``down``
 undoes exactly that record and nothing else (it never touches daemons, addresses or tables that
 r2wifi did not create), then removes the record, the generated files and the control sockets.
+What differs between AP and station is data, not branches: :data:`MODES` holds each mode's
+ordered ``up`` steps, its daemons (with the setting that enables each) and the steps that start
+them (``up`` and every recovery rung), and the daemon rung 0 restarts by default.
 
     chip (chip.enabled only):  chip init -> chip launch --daemon -> wifi ap|sta
     interface:                 wait for it (netlink events) -> stable MAC -> addresses -> link up
@@ -50,7 +54,7 @@ import dataclasses
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,9 +71,6 @@ if TYPE_CHECKING:
 
 INTERFACE_TIMEOUT = 60.0  # the driver may block ~4 s + 3 s netdev wait; allow much more
 HOSTAPD_TIMEOUT = 20.0
-#: how long ``up --sta`` waits for wpa_supplicant's control socket to answer PING; the wait ends at the first
-#: PONG. Generous: in the board twin (TCG emulation) on a loaded CPU, a fixed 10 s was not enough.
-WPAS_CTRL_TIMEOUT = 60.0
 VERIFY_TIMEOUT = 15.0  # how long a recovery's end-to-end check may take to come true
 DHCP_PORT = 67
 SUPERVISOR_STOP_GRACE = 30.0  # `down`: SIGTERM to `run`, then SIGKILL after this (it may be mid-`up`)
@@ -165,6 +166,97 @@ def load_or_default(config: str | None) -> Config:
         return default_config()
 
 
+@dataclasses.dataclass
+class UpRecord:
+    """``<ap dir>/up.json``: what ``up`` did, so that ``down`` undoes exactly that and the health check
+    knows what to expect. :meth:`from_json` tolerates files of other versions: a missing key takes its
+    default, an unknown one is kept in ``extra`` and written back unchanged. Item access
+    (``record.netns``, ``.get``) still works for callers written against the former plain dict."""
+
+    mode: str | None = None  # "ap" | "sta"
+    interface: str = ""
+    backend: str = ""
+    chip: bool = False  # chip.enabled when it came up
+    config: str = ""  # the configuration file it came up with
+    started_at: float | None = None
+    up_at: float | None = None  # the bring-up finished (epoch seconds)
+    netns: str | None = None
+    launcher_started: bool = False  # the launcher is ours to stop
+    wifi: str | None = None  # the WiFi mode we switched on
+    ifindex: int | None = None
+    addresses: list[str] = dataclasses.field(default_factory=list)  # added by us: ours to remove
+    want_addresses: list[str] = dataclasses.field(default_factory=list)  # the interface must have these
+    bridge: str | None = None
+    shaping: dict[str, Any] | None = None  # {"kind", "rate"}
+    nat: dict[str, Any] | None = None  # {"subnet", "uplink"}
+    daemons: list[str] = dataclasses.field(default_factory=list)  # started for the mode, in start order
+    hostapd_driver: str | None = None
+    dnsmasq: bool = False
+    wpa_supplicant: bool = False
+    dhcpc: bool = False
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)  # keys this version does not know
+
+    @classmethod
+    def names(cls) -> frozenset[str]:
+        return frozenset(f.name for f in dataclasses.fields(cls)) - {"extra"}
+
+    @classmethod
+    def from_json(cls, data: object) -> UpRecord:
+        if not isinstance(data, dict):
+            return cls()
+        names = cls.names()
+        lists = {f.name for f in dataclasses.fields(cls) if f.default_factory is list}
+        # a list field that is not a list (hand-edited, damaged) takes its default
+        rec = cls(**{k: v for k, v in data.items() if k in names and (k not in lists or isinstance(v, list))})
+        rec.extra = {k: v for k, v in data.items() if k not in names}
+        return rec
+
+    def to_json(self) -> dict[str, Any]:
+        out = dict(self.extra)
+        out.update({name: getattr(self, name) for name in self.names()})
+        return out
+
+    # the former dict interface
+    def __getitem__(self, key: str) -> Any:
+        return getattr(self, key) if key in self.names() else self.extra[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in self.names():
+            setattr(self, key, value)
+        else:
+            self.extra[key] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in self.names() else self.extra.get(key, default)
+
+
+def _always(cfg: Config) -> bool:
+    return True
+
+
+@dataclasses.dataclass(frozen=True)
+class ModeSteps:
+    """What differs between the AP and the station, as data: the ordered steps of ``up`` (every one a
+    method of :class:`ApController` taking the record), the daemons each mode starts (with the
+    condition under which it does), and the daemon recovery restarts by default."""
+
+    main: str  # the daemon that makes the mode work (rung 0 restarts it when no daemon is named)
+    section: str  # the configuration section that names the interface
+    daemons: tuple[tuple[str, Callable[[Config], bool]], ...]  # (daemon, started when) in start order
+    start: tuple[str, ...]  # the steps that start the daemons (up, and every recovery rung)
+    up: tuple[str, ...] = ("chip_up", "configure_interface", "start_daemons")
+
+
+MODES: dict[str, ModeSteps] = {
+    "ap": ModeSteps("hostapd", "ap",
+                    (("hostapd", _always), ("dnsmasq", lambda c: c.dhcp.enabled and not c.nat.bridge)),
+                    ("start_hostapd", "reapply_addresses", "start_dnsmasq")),
+    "sta": ModeSteps("wpa_supplicant", "sta",
+                     (("wpa_supplicant", _always), ("dhcpc", lambda c: c.sta.dhcp)),
+                     ("start_wpa_supplicant", "start_dhcp_client")),
+}
+
+
 class ApController:
     def __init__(self, cfg: Config, backend: str = "auto", *, chip: ChipOps | None = None,
                  directory: Path | None = None) -> None:
@@ -183,16 +275,15 @@ class ApController:
         self._facts_done = False
 
     # -- record ----------------------------------------------------------------------------------
-    def read_record(self) -> dict[str, Any]:
+    def read_record(self) -> UpRecord:
         try:
-            data = json.loads(self.record_path.read_text())
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
-            return {}
+            return UpRecord.from_json(json.loads(self.record_path.read_text()))
+        except (OSError, ValueError, TypeError):
+            return UpRecord()
 
-    def write_record(self, record: dict[str, Any]) -> None:
+    def write_record(self, record: UpRecord) -> None:
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        atomic_write(self.record_path, json.dumps(record, indent=2, sort_keys=True) + "\n", mode=0o600)
+        atomic_write(self.record_path, json.dumps(record.to_json(), indent=2, sort_keys=True) + "\n", mode=0o600)
 
     def step(self, text: str) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -216,70 +307,72 @@ class ApController:
     def hostapd_driver(self) -> str:
         return "wired" if self.facts()[1] else self.cfg.ap.driver
 
+    mode = "ap"
+
+    @property
+    def steps(self) -> ModeSteps:
+        return MODES[self.mode]
+
     @property
     def interface(self) -> str:
-        return self.cfg.sta.interface if self.mode == "sta" else self.cfg.ap.interface
-
-    mode = "ap"
+        return str(getattr(self.cfg, self.steps.section).interface)
 
     @property
     def daemon_name(self) -> str:
         """The daemon that makes the mode work: hostapd (AP) or wpa_supplicant (station)."""
-        return "hostapd" if self.mode == "ap" else "wpa_supplicant"
+        return self.steps.main
 
-    def start_daemons(self, record: dict[str, Any]) -> None:
-        record["daemons"] = self.expected_daemons()
-        if self.mode == "ap":
-            self.start_hostapd(record)
-            self.reapply_addresses(record)
-            self.start_dnsmasq(record)
-        else:
-            self.start_wpa_supplicant(record)
-            self.start_dhcp_client(record)
+    def start_daemons(self, record: UpRecord) -> None:
+        record.daemons = self.expected_daemons()
+        for name in self.steps.start:
+            getattr(self, name)(record)
 
     def ctrl_path(self) -> Path:
         return self.daemons.ctrl_path(self.daemon_name)
 
     def expected_daemons(self, mode: str | None = None) -> list[str]:
         """The daemons ``up`` starts in ``mode`` with this configuration (start order)."""
-        if (mode or self.mode) == "ap":
-            return ["hostapd"] + (["dnsmasq"] if self.cfg.dhcp.enabled and not self.cfg.nat.bridge else [])
-        return ["wpa_supplicant"] + (["dhcpc"] if self.cfg.sta.dhcp else [])
+        return [kind for kind, wanted in MODES[mode or self.mode].daemons if wanted(self.cfg)]
 
     # -- up --------------------------------------------------------------------------------------
-    def up(self, mode: str = "ap") -> dict[str, Any]:
+    def up(self, mode: str = "ap") -> UpRecord:
+        """The steps of ``mode`` (:data:`MODES`) in order, the record written after each."""
+        if mode not in MODES:
+            raise UserError(f"unknown mode {mode!r} (ap or sta)")
         self.mode = mode
-        old = self.read_record()
-        if old and old.get("mode") and old.get("mode") != mode:
-            raise UserError(f"r2wifi is up in {old['mode']} mode; run 'r2wifi down' first")
-        record: dict[str, Any] = dict(old)
-        record.update(mode=mode, interface=self.interface, backend=self.backend,
-                      chip=self.cfg.chip.enabled, config=self.cfg.source)
-        record.setdefault("started_at", time.time())
+        record = self.read_record()
+        if record.mode and record.mode != mode:
+            raise UserError(f"r2wifi is up in {record.mode} mode; run 'r2wifi down' first")
+        record.mode, record.interface, record.backend = mode, self.interface, self.backend
+        record.chip, record.config = self.cfg.chip.enabled, self.cfg.source
+        if record.started_at is None:
+            record.started_at = time.time()
         self.write_record(record)  # from here on, `down` knows what to undo
-        if self.cfg.chip.enabled:
-            self.chip_up(record)
-        record["netns"] = self.netns
-        self.write_record(record)
-        self.configure_interface(record)
-        self.write_record(record)
-        self.start_daemons(record)
-        record["up_at"] = time.time()
+        for name in self.steps.up:
+            getattr(self, name)(record)
+            self.write_record(record)
+        record.up_at = time.time()
         self.write_record(record)
         return record
 
-    def chip_up(self, record: dict[str, Any]) -> None:
+    def chip_up(self, record: UpRecord) -> None:
+        """chip init -> launcher -> WiFi mode (chip.enabled only); then the backend's namespace is known."""
+        if self.cfg.chip.enabled:
+            self._chip_steps(record)
+        record.netns = self.netns
+
+    def _chip_steps(self, record: UpRecord) -> None:
         self.step("chip init")
         self.chip.init()
         self.step("chip launch")
         if self.chip.launch():
-            record["launcher_started"] = True
+            record.launcher_started = True
         self.write_record(record)
         self.step(f"wifi {self.mode}")
         self.chip.wifi(self.mode)
-        record["wifi"] = self.mode
+        record.wifi = self.mode
 
-    def configure_interface(self, record: dict[str, Any]) -> None:
+    def configure_interface(self, record: UpRecord) -> None:
         """Wait for the interface, then MAC, addresses, link up, shaping and NAT (all idempotent)."""
         from r2wifi.net import nat, shaping
         from r2wifi.net.link import Link
@@ -295,13 +388,13 @@ class ApController:
                 raise UserError(str(err), hint="is ap.interface / chip.names right?") from None
             if self.mode == "ap" and self.cfg.ap.mac:
                 link.set_mac(ifname, self.cfg.ap.mac)
-            record["ifindex"] = idx
-            added: list[str] = list(record.get("addresses", []))
+            record.ifindex = idx
+            added: list[str] = list(record.addresses)
             want: list[str] = []
             if self.mode == "ap" and self.cfg.nat.bridge:
                 bridge = link.require(self.cfg.nat.bridge)
                 link.ipr.link("set", index=idx, master=bridge)
-                record["bridge"] = self.cfg.nat.bridge
+                record.bridge = self.cfg.nat.bridge
             elif self.mode == "ap":
                 link.no_autoconf(ifname)
                 for cidr in (self.cfg.ap.address4, self.cfg.ap.address6):
@@ -311,28 +404,28 @@ class ApController:
                     # Only addresses we added are ours to remove on `down`.
                     if link.ensure_address(ifname, cidr) and cidr not in added:
                         added.append(cidr)
-            record["addresses"] = added
-            record["want_addresses"] = want
+            record.addresses = added
+            record.want_addresses = want
             link.set_up(ifname)
             if self.mode == "ap" and self.cfg.shaping.enabled:
                 plan = shaping.ShapingPlan("htb", self.cfg.shaping.rate_bps)
-                same = (record.get("shaping") or {}).get("rate") == self.cfg.shaping.rate
+                same = (record.shaping or {}).get("rate") == self.cfg.shaping.rate
                 if not same:
                     shaping.apply(link.ipr, idx, plan)  # a new rate: replace what is there
                 if not same or shaping.ensure(link.ipr, idx, plan):
                     self.step(f"shaping htb {self.cfg.shaping.rate}")
-                record["shaping"] = {"kind": plan.kind, "rate": self.cfg.shaping.rate}
+                record.shaping = {"kind": plan.kind, "rate": self.cfg.shaping.rate}
         if self.mode == "ap" and self.cfg.nat.uplink and not self.cfg.nat.bridge:
             subnet = str(self.cfg.ap.network4.network)
             nat.enable(subnet, self.cfg.nat.uplink, self.netns)
-            record["nat"] = {"subnet": subnet, "uplink": self.cfg.nat.uplink}
+            record.nat = {"subnet": subnet, "uplink": self.cfg.nat.uplink}
 
-    def reapply_addresses(self, record: dict[str, Any]) -> None:
+    def reapply_addresses(self, record: UpRecord) -> None:
         """Put back any address hostapd's start removed: with nl80211 it may take the link down to switch
         it to AP mode, and the kernel drops IPv6 addresses on link down. Idempotent (a netlink look)."""
         from r2wifi.net.link import Link
 
-        want = record.get("want_addresses") or []
+        want = record.want_addresses or []
         if not want:
             return
         with Link(self.netns) as link:  # whose an address is (``addresses``: ours to remove) does not change
@@ -340,7 +433,7 @@ class ApController:
                 if link.ensure_address(self.interface, cidr):
                     self.step(f"address {cidr} again (lost while hostapd started)")
 
-    def start_hostapd(self, record: dict[str, Any]) -> None:
+    def start_hostapd(self, record: UpRecord) -> None:
         from r2wifi.hostap.ctrl import wait_ready
         from r2wifi.hostap.daemon import hostapd_daemon
 
@@ -352,7 +445,7 @@ class ApController:
             d = hostapd_daemon(cfg, netns=self.netns, name=self.daemons.name("hostapd"))
             self.step("start hostapd")
             self._start("hostapd", d)
-            record["hostapd_driver"] = cfg.ap.driver
+            record.hostapd_driver = cfg.ap.driver
         try:
             from r2wifi.net.regdb import cac_wait
 
@@ -386,17 +479,17 @@ class ApController:
             raise UserError(f"{kind} did not come up: {text}; {self._last_log_line(kind)}",
                             hint=f"log: {d.log_file}") from None
 
-    def start_dnsmasq(self, record: dict[str, Any]) -> None:
+    def start_dnsmasq(self, record: UpRecord) -> None:
         from r2wifi.hostap.daemon import dnsmasq_daemon
 
         if not self.cfg.dhcp.enabled or self.cfg.nat.bridge or self.daemons.alive("dnsmasq"):
             return
         self.step("start dnsmasq")
         self._start("dnsmasq", dnsmasq_daemon(self.cfg, netns=self.netns, name=self.daemons.name("dnsmasq")))
-        record["dnsmasq"] = True
+        record.dnsmasq = True
 
-    def start_wpa_supplicant(self, record: dict[str, Any]) -> None:
-        from r2wifi.hostap.ctrl import CtrlClient, CtrlError
+    def start_wpa_supplicant(self, record: UpRecord) -> None:
+        from r2wifi.hostap.ctrl import CtrlClient
         from r2wifi.hostap.daemon import wpa_supplicant_daemon
 
         d = self.daemons.handle("wpa_supplicant")
@@ -409,27 +502,23 @@ class ApController:
         # Station mode does not wait for a connection (the network may be out of range): only for
         # wpa_supplicant's control socket to answer.
         ctrl = self.daemons.ctrl_path("wpa_supplicant")
-        deadline = time.monotonic() + WPAS_CTRL_TIMEOUT
+        deadline = time.monotonic() + 10.0
         while True:
             if not d.alive():
                 raise UserError(f"wpa_supplicant exited at once; {self._last_log_line('wpa_supplicant')}",
                                 hint=f"log: {d.log_file}")
             if ctrl.exists():
-                try:
-                    with CtrlClient(ctrl, timeout=1.0) as c:
-                        if c.ping():
-                            break
-                except CtrlError:
-                    pass  # the socket is there but not served yet: try again
+                with CtrlClient(ctrl, timeout=1.0) as c:
+                    if c.ping():
+                        break
             if time.monotonic() > deadline:
-                raise UserError(f"wpa_supplicant's control socket did not answer within {WPAS_CTRL_TIMEOUT:g} s; "
-                                f"{self._last_log_line('wpa_supplicant')}", hint=f"log: {d.log_file}")
+                raise UserError("wpa_supplicant's control socket did not answer within 10 s")
             pid = d.pid()
             if pid:
                 wait_pid_exit(pid, 0.05)  # returns early if it dies
-        record["wpa_supplicant"] = True
+        record.wpa_supplicant = True
 
-    def start_dhcp_client(self, record: dict[str, Any]) -> None:
+    def start_dhcp_client(self, record: UpRecord) -> None:
         """Station mode: busybox udhcpc on the station interface (see r2wifi.net.dhcpc)."""
         from r2wifi.hostap.daemon import Daemon
         from r2wifi.net import dhcpc
@@ -449,7 +538,7 @@ class ApController:
         env = {"R2WIFI_STATE_DIR": str(state_dir()), "R2WIFI_SET_DNS": "1" if set_dns else "0"}
         self.step("start DHCP client")
         self._start("dhcpc", Daemon(name, argv, netns=self.netns, env=env))
-        record["dhcpc"] = True
+        record.dhcpc = True
 
     # -- live changes (r2wifi reload; which change gets which: r2wifi.service.reload) ------------------
     def reload_hostapd(self, timeout: float = HOSTAPD_TIMEOUT) -> str:
@@ -529,14 +618,14 @@ class ApController:
                 raise UserError(f"{self.interface} is missing")
             if not self.cfg.shaping.enabled:
                 shaping.remove(link.ipr, idx)
-                record.pop("shaping", None)
+                record.shaping = None
                 how = "removed"
             else:
                 plan = shaping.ShapingPlan("htb", self.cfg.shaping.rate_bps)
                 how = "classes changed" if shaping.change(link.ipr, idx, plan) else "qdisc added"
                 if how != "classes changed":
                     shaping.apply(link.ipr, idx, plan)
-                record["shaping"] = {"kind": plan.kind, "rate": self.cfg.shaping.rate}
+                record.shaping = {"kind": plan.kind, "rate": self.cfg.shaping.rate}
         self.step(f"shaping {how}")
         self.write_record(record)
         return how
@@ -549,11 +638,11 @@ class ApController:
         if self.cfg.nat.uplink:
             subnet = str(self.cfg.ap.network4.network)
             nat.enable(subnet, self.cfg.nat.uplink, self.netns)
-            record["nat"] = {"subnet": subnet, "uplink": self.cfg.nat.uplink}
+            record.nat = {"subnet": subnet, "uplink": self.cfg.nat.uplink}
             how = "table replaced"
         else:
             nat.disable(self.netns)
-            record.pop("nat", None)
+            record.nat = None
             how = "table removed"
         self.step(f"nat {how}")
         self.write_record(record)
@@ -591,11 +680,8 @@ class ApController:
             self.daemons.stop(kind)
         if self.cfg.chip.enabled:
             if whole_chip:
-                # a power cycle served by the running launcher; only a launcher it had to start is ours to stop
-                had_launcher = self.chip.launcher_pid() is not None
                 self.chip.reset()
-                if not had_launcher and self.chip.launcher_pid() is not None:
-                    record["launcher_started"] = True
+                record["launcher_started"] = True
             else:
                 from r2wifi.net.link import Link
 
@@ -609,7 +695,7 @@ class ApController:
         self.write_record(record)
 
     # -- health ----------------------------------------------------------------------------------
-    def problems(self, record: dict[str, Any] | None = None, *, deep: bool = True, link: Any = None) -> list[str]:
+    def problems(self, record: UpRecord | None = None, *, deep: bool = True, link: Any = None) -> list[str]:
         """What is wrong with the AP/station compared with what ``up`` set up (empty: healthy).
 
         Shallow (``deep=False``, cheap, netlink only; ``link`` may be an open :class:`Link` to reuse):
@@ -620,11 +706,11 @@ class ApController:
         from r2wifi.net.link import Link
 
         record = self.read_record() if record is None else record
-        if not record.get("up_at") and not record.get("daemons"):
+        if not record.up_at and not record.daemons:
             return ["not up"]
-        mode = str(record.get("mode") or self.mode)
-        ifname = str(record.get("interface") or self.interface)
-        netns = record.get("netns")
+        mode = str(record.mode or self.mode)
+        ifname = str(record.interface or self.interface)
+        netns = record.netns
         if netns and not os.path.exists(f"/run/netns/{netns}"):
             return [f"network namespace {netns} is gone"]
         out: list[str] = []
@@ -634,26 +720,26 @@ class ApController:
             info = lk.info(ifname)
             if info is None:
                 return [f"{ifname} is missing"]
-            if record.get("ifindex") and info["index"] != record["ifindex"]:
-                out.append(f"{ifname} was re-created (index {record['ifindex']} -> {info['index']})")
+            if record.ifindex and info["index"] != record.ifindex:
+                out.append(f"{ifname} was re-created (index {record.ifindex} -> {info['index']})")
             if not info["up"]:
                 out.append(f"{ifname} is down")
             have = lk.addresses(ifname)
-            for cidr in record.get("want_addresses", []):
+            for cidr in record.want_addresses:
                 if not _has(have, cidr):
                     out.append(f"{ifname} lacks {cidr}")
-            if record.get("shaping") and shaping.counters(lk.ipr, info["index"]).kind is None:
+            if record.shaping and shaping.counters(lk.ipr, info["index"]).kind is None:
                 out.append(f"{ifname} has no shaping qdisc")
         finally:
             if own:
                 lk.close()
         if not deep:
             return out
-        if record.get("nat") and not nat.present(netns):
+        if record.nat and not nat.present(netns):
             out.append(f"the NAT table {nat.TABLE} is missing")
-        if record.get("chip") and self.chip.launcher_pid() is None:
+        if record.chip and self.chip.launcher_pid() is None:
             out.append("the chip launcher is not running")
-        kinds = record.get("daemons") or self.expected_daemons(mode)
+        kinds = record.daemons or self.expected_daemons(mode)
         for kind in kinds:
             if not self.daemons.alive(kind):
                 out.append(f"{kind} is not running")
@@ -791,35 +877,35 @@ class ApController:
 
         record = self.read_record()
         done: list[str] = []
-        netns = record.get("netns")
-        ifname = record.get("interface") or self.interface
+        netns = record.netns
+        ifname = record.interface or self.interface
         for kind in ("dnsmasq", "hostapd", "dhcpc", "wpa_supplicant"):
             if self.daemons.stop(kind):
                 done.append(f"stopped {kind}")
             self.daemons.forget(kind)
             if kind == "dhcpc" and dhcpc.release_leftovers(self.dir, self.cfg.sta.interface, netns):
                 done.append("removed the DHCP lease")
-        if record.get("nat") and nat.disable(netns):
+        if record.nat and nat.disable(netns):
             done.append("removed nft table")
         ns_ok = netns is None or os.path.exists(f"/run/netns/{netns}")
         if ns_ok:
             with Link(netns) as link:
                 idx = link.index(ifname)
                 if idx is not None:
-                    if record.get("shaping") and shaping.remove(link.ipr, idx):
+                    if record.shaping and shaping.remove(link.ipr, idx):
                         done.append("removed shaping")
-                    for cidr in record.get("addresses", []):
+                    for cidr in record.addresses:
                         if link.remove_address(ifname, cidr):
                             done.append(f"removed {cidr}")
-                    if record.get("bridge"):
+                    if record.bridge:
                         link.ipr.link("set", index=idx, master=0)
-        if record.get("chip") and record.get("wifi"):
+        if record.chip and record.wifi:
             try:
                 self.chip.wifi("off")
                 done.append("wifi off")
             except UserError as err:
                 done.append(f"wifi off failed: {err}")
-        if record.get("launcher_started") and self.chip.stop_launcher():
+        if record.launcher_started and self.chip.stop_launcher():
             done.append("stopped launcher")
         self.record_path.unlink(missing_ok=True)
         if self.sup.pid("supervisor") is None:  # left by a supervisor that was killed
@@ -830,13 +916,13 @@ class ApController:
     # -- status ----------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         record = self.read_record()
-        if record.get("mode") in ("ap", "sta"):
-            self.mode = str(record["mode"])
+        if record.mode in ("ap", "sta"):
+            self.mode = str(record.mode)
         from r2wifi.service.clients import SCHEMA_VERSION
 
-        out: dict[str, Any] = {"version": SCHEMA_VERSION, "up": bool(record.get("up_at")), "mode": record.get("mode"),
-                               "interface": record.get("interface") or self.cfg.ap.interface,
-                               "netns": record.get("netns"), "backend": self.backend}
+        out: dict[str, Any] = {"version": SCHEMA_VERSION, "up": bool(record.up_at), "mode": record.mode,
+                               "interface": record.interface or self.cfg.ap.interface,
+                               "netns": record.netns, "backend": self.backend}
         if self.cfg.chip.enabled:
             try:
                 from r2wifi.wmt.state import read_state
@@ -859,15 +945,15 @@ class ApController:
             out["daemons"]["supervisor"] = {"pid": sup, "log": str(supervisor_log(self.dir))}
         out["supervisor"] = self._supervisor_status(sup)
         problems: list[str] = []
-        if record.get("up_at"):
+        if record.up_at:
             try:
                 problems = self.problems(record)
             except Exception as err:  # noqa: BLE001 - status must always answer
                 problems = [f"health check failed: {' '.join(str(err).split()) or type(err).__name__}"]
         out["problems"] = problems
-        out["state"] = "down" if not record.get("up_at") else ("degraded" if problems else "up")
+        out["state"] = "down" if not record.up_at else ("degraded" if problems else "up")
         out["up"] = out["state"] == "up"
-        out["up_since"] = record.get("up_at")  # epoch seconds the bring-up finished (None: not up)
+        out["up_since"] = record.up_at  # epoch seconds the bring-up finished (None: not up)
         out["hostapd"], out["stations"] = self._hostapd_status(out["interface"])
         out["wpa_supplicant"] = self._wpas_status(out["interface"])
         if out.get("mode") == "sta":
@@ -903,11 +989,11 @@ class ApController:
             return {"error": str(err)}
         return {k: v for k, v in st.items() if k in keep}
 
-    def _iface_status(self, record: dict[str, Any], ifname: str) -> dict[str, Any] | None:
+    def _iface_status(self, record: UpRecord, ifname: str) -> dict[str, Any] | None:
         from r2wifi.net import shaping
         from r2wifi.net.link import Link
 
-        netns = record.get("netns")
+        netns = record.netns
         if netns and not os.path.exists(f"/run/netns/{netns}"):
             return None
         try:
