@@ -7,7 +7,8 @@ writes through :func:`open_log`:
 * ``[log] dir`` (:class:`r2wifi.config.LogConfig`): ``"auto"`` (default), ``"syslog"``, ``"state"`` or an
   absolute directory. ``R2WIFI_LOG_DIR`` overrides the key (the test suite sets ``state``).
 * ``"auto"``: the system logger on OpenWrt (``/etc/openwrt_release`` exists); ``/var/log/r2wifi`` as root
-  elsewhere; otherwise (not root, or ``R2WIFI_STATE_DIR`` set) ``"state"``.
+  elsewhere when it can be written; otherwise (not root, ``R2WIFI_STATE_DIR`` set, or a read-only
+  ``/var/log``) ``"state"``.
 * ``"state"``: the state dir (``/run``: lost at reboot), where each log keeps its historic place (the
   ``fallback`` its writer passes: ``<state>/launcher.log``, ``<state>/ap/supervisor.log``,
   ``<state>/logs/<daemon>.log``).
@@ -219,6 +220,15 @@ def is_openwrt(release: Path = OPENWRT_RELEASE) -> bool:
     return release.exists()
 
 
+def _writable_dir(path: Path) -> bool:
+    """``path`` exists or can be made, and this process can write in it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True, mode=0o750)
+    except OSError:
+        return False
+    return os.access(path, os.W_OK | os.X_OK)
+
+
 def _clamp(value: int, rng: tuple[int, int]) -> int:
     return min(max(value, rng[0]), rng[1])
 
@@ -240,9 +250,9 @@ def target(setting: str | None = None, max_bytes: int | None = None, backups: in
     if choice == "auto":
         if openwrt if openwrt is not None else is_openwrt():
             choice = SYSLOG
-        elif os.geteuid() == 0 and not os.environ.get("R2WIFI_STATE_DIR"):
+        elif os.geteuid() == 0 and not os.environ.get("R2WIFI_STATE_DIR") and _writable_dir(DEFAULT_DIR):
             choice = str(DEFAULT_DIR)
-        else:
+        else:  # not root, a test's state dir, or a read-only /var/log (a read-only root file system)
             choice = STATE
     if choice == STATE:
         return LogTarget(STATE, None, mb, bk)

@@ -50,6 +50,21 @@ def test_target_resolution(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     assert logdir.target().syslog and logdir.target().max_bytes == 5000
 
 
+def test_unwritable_var_log_falls_back_to_the_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """As root with a read-only /var/log (read-only root, a guest's 9p root), "auto" keeps logs in the state dir."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setattr(logdir, "DEFAULT_DIR", blocker / "r2wifi")
+    monkeypatch.delenv("R2WIFI_STATE_DIR", raising=False)
+    monkeypatch.delenv(logdir.ENV_DIR, raising=False)
+    monkeypatch.delenv(logdir.ENV_CONF, raising=False)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert logdir.target(openwrt=False).mode == "state"
+    writable = tmp_path / "var-log" / "r2wifi"
+    monkeypatch.setattr(logdir, "DEFAULT_DIR", writable)
+    assert logdir.target(openwrt=False).dir == writable and writable.is_dir()
+
+
 def test_config_log_keys_are_validated() -> None:
     cfg = parse_config('[ap]\npassphrase = "correct-horse-77"\n[log]\ndir = "/srv/logs"\nmax_bytes = 4096\nbackups = 2\n')
     assert (cfg.log.dir, cfg.log.max_bytes, cfg.log.backups) == ("/srv/logs", 4096, 2)

@@ -190,20 +190,37 @@ def _ver(rel: str) -> tuple[int, int] | None:
 # checks
 
 
+def _has_node(sv: SysView, path: str) -> bool:
+    """``path`` is the driver's character device with its own major (what the driver registered)."""
+    n = sv.node(path)
+    return n is not None and n.kind == "char" and n.major == MAJORS[path]
+
+
 def check_kernel(sv: SysView) -> list[Check]:
+    """The release is judged by what it implies: the frank-w kernels that carry the vendor driver end at
+    5.15 (platform.md E.1), so a newer release is an error only when this kernel shows no connectivity
+    driver either (no /dev/wmtdetect, no MTK_COMBO_WIFI in its config). A kernel that registered
+    /dev/wmtdetect has the driver, whatever its release says."""
     rel = _release(sv)
     out: list[Check] = []
+    where, cfg = _kconfig(sv)
+    detect = _has_node(sv, "/dev/wmtdetect")
     if rel is None:
         out.append(Check("kernel.release", "kernel release", "warn", "cannot read /proc/sys/kernel/osrelease"))
     else:
         v = _ver(rel)
         if v is not None and v > (5, 15):
-            out.append(Check("kernel.release", "kernel release", "fail",
-                             f"{rel}: no kernel newer than 5.15 carries the internal WiFi driver",
-                             "install a 5.15 (or older) frank-w kernel: r2wifi kernel install"))
+            if detect or cfg.get("CONFIG_MTK_COMBO_WIFI") in ("y", "m"):
+                why = "/dev/wmtdetect registered" if detect else f"MTK_COMBO_WIFI in {where}"
+                out.append(Check("kernel.release", "kernel release", "pass",
+                                 f"{rel}: newer than 5.15, but this kernel has the connectivity driver ({why})"))
+            else:
+                out.append(Check("kernel.release", "kernel release", "fail",
+                                 f"{rel}: no kernel newer than 5.15 carries the internal WiFi driver, "
+                                 "and this one has none (no /dev/wmtdetect, no MTK_COMBO_WIFI)",
+                                 "install a 5.15 (or older) frank-w kernel: r2wifi kernel install"))
         else:
             out.append(Check("kernel.release", "kernel release", "pass", rel))
-    where, cfg = _kconfig(sv)
     if where is None:
         out.append(Check("kernel.config", "kernel config", "warn", "no /proc/config.gz or /boot/config-<release>",
                          "build with CONFIG_IKCONFIG_PROC=y or ship /boot/config-<release> to let doctor check"))
@@ -213,6 +230,9 @@ def check_kernel(sv: SysView) -> list[Check]:
     shown = ", ".join(f"{k[len('CONFIG_'):]}={cfg[k]}" for k in KCONFIG if k in cfg) or "no MTK_COMBO options"
     if wifi in ("y", "m") and chip == "y":
         out.append(Check("kernel.config", "kernel config", "pass", f"{where}: {shown}"))
+    elif detect:  # the driver is there (built out of tree, or under other option names): the config is moot
+        out.append(Check("kernel.config", "kernel config", "info",
+                         f"{where}: {shown}; the connectivity driver is present anyway (/dev/wmtdetect registered)"))
     else:
         out.append(Check("kernel.config", "kernel config", "fail", f"{where}: {shown}",
                          "use a kernel with CONFIG_MTK_COMBO_CHIP_CONSYS_7623=y and CONFIG_MTK_COMBO_WIFI=y|m"))
@@ -257,7 +277,13 @@ def check_devicetree(sv: SysView) -> list[Check]:
     out: list[Check] = []
     nodes = _find_nodes(sv, base, "consys")
     consys = [n for n in nodes if "reserved-memory" not in n]
-    if not consys:
+    # /dev/stpwmt is registered only when the consys platform driver probed, i.e. the device tree it needs
+    # is there (under a name doctor does not know): then a node doctor cannot find is no error.
+    probed = _has_node(sv, "/dev/stpwmt")
+    probed_note = "the consys driver probed anyway (/dev/stpwmt registered)"
+    if not consys and probed:
+        out.append(Check("dt.consys", "device tree consys node", "info", f"no consys@ node found; {probed_note}"))
+    elif not consys:
         out.append(Check("dt.consys", "device tree consys node", "fail", "no consys@18070000 node",
                          "boot a BPI-R2 device tree with the consys node (frank-w WiFi kernels)"))
     else:
@@ -276,6 +302,9 @@ def check_devicetree(sv: SysView) -> list[Check]:
         out.append(Check("dt.reserved", "consys reserved memory", "pass" if nomap else "warn",
                          f"{reserved[0].rsplit('/', 1)[-1]}{'' if nomap else ' without no-map'}",
                          "" if nomap else "the consys reserved-memory node needs no-map"))
+    elif probed:
+        out.append(Check("dt.reserved", "consys reserved memory", "info",
+                         f"no consys reserved-memory node found; {probed_note}"))
     else:
         out.append(Check("dt.reserved", "consys reserved memory", "fail", "no consys reserved-memory node",
                          "the DTS must reserve 1 MiB no-map memory for consys"))
@@ -384,10 +413,15 @@ def check_wmtcfg(sv: SysView) -> list[Check]:
 
 
 def check_wlan_gen2(sv: SysView) -> list[Check]:
+    """The WiFi part of the driver is judged by its effect first: /dev/wmtWifi (char 155) exists only once
+    the WiFi driver registered it after DO_MODULE_INIT, however it is packaged (built in, wlan_gen2.ko, a
+    module of another name). Only without that node do the packaging clues decide."""
     rel = _release(sv)
     _where, cfg = _kconfig(sv)
     loaded = "wlan_gen2" in (sv.read_text("/proc/modules") or "")
     title = "wlan_gen2 WiFi driver"
+    if _has_node(sv, "/dev/wmtWifi"):
+        return [Check("wlan_gen2", title, "pass", "present: /dev/wmtWifi registered")]
     if cfg.get("CONFIG_MTK_COMBO_WIFI") == "y":
         return [Check("wlan_gen2", title, "pass", "built into the kernel")]
     kos: list[Path] = []

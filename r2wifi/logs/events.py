@@ -384,8 +384,7 @@ RULES: list[tuple[str, re.Pattern[str], Builder]] = [
 ]
 
 _GENERIC_DRIVER = R(
-    r"(?i)^(?:ieee80211 phy\d+: |(?:brcmfmac|brcmf|ath\d+k\w*|rt2x00\w*|rt2800\w*|mwlwifi|mt76\w*|mt7\w+|"
-    r"rtw\w*|rtl\w+|iwlwifi|wlan_gen2|mwifiex\w*|wil6210)\b)"
+    r"(?i)^(?:ieee80211 phy\d+: |(?:" + kernel.WIFI_DRIVERS + r")\b)"
     r".*(?:\berror\b|\bfail(?:ed|ure)?\b|\btimeout\b|\btimed out\b|\b-(?:5|110|22|16|12)\b\)?$)"
 )
 

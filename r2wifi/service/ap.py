@@ -71,6 +71,9 @@ if TYPE_CHECKING:
 
 INTERFACE_TIMEOUT = 60.0  # the driver may block ~4 s + 3 s netdev wait; allow much more
 HOSTAPD_TIMEOUT = 20.0
+#: how long ``up --sta`` waits for wpa_supplicant's control socket to answer PING; the wait ends at the first
+#: PONG. Generous: in the board twin (TCG emulation) on a loaded CPU, a fixed 10 s was not enough.
+WPAS_CTRL_TIMEOUT = 60.0
 VERIFY_TIMEOUT = 15.0  # how long a recovery's end-to-end check may take to come true
 DHCP_PORT = 67
 SUPERVISOR_STOP_GRACE = 30.0  # `down`: SIGTERM to `run`, then SIGKILL after this (it may be mid-`up`)
@@ -489,7 +492,7 @@ class ApController:
         record.dnsmasq = True
 
     def start_wpa_supplicant(self, record: UpRecord) -> None:
-        from r2wifi.hostap.ctrl import CtrlClient
+        from r2wifi.hostap.ctrl import CtrlClient, CtrlError
         from r2wifi.hostap.daemon import wpa_supplicant_daemon
 
         d = self.daemons.handle("wpa_supplicant")
@@ -502,17 +505,21 @@ class ApController:
         # Station mode does not wait for a connection (the network may be out of range): only for
         # wpa_supplicant's control socket to answer.
         ctrl = self.daemons.ctrl_path("wpa_supplicant")
-        deadline = time.monotonic() + 10.0
+        deadline = time.monotonic() + WPAS_CTRL_TIMEOUT
         while True:
             if not d.alive():
                 raise UserError(f"wpa_supplicant exited at once; {self._last_log_line('wpa_supplicant')}",
                                 hint=f"log: {d.log_file}")
             if ctrl.exists():
-                with CtrlClient(ctrl, timeout=1.0) as c:
-                    if c.ping():
-                        break
+                try:
+                    with CtrlClient(ctrl, timeout=1.0) as c:
+                        if c.ping():
+                            break
+                except CtrlError:
+                    pass  # the socket is there but not served yet: try again
             if time.monotonic() > deadline:
-                raise UserError("wpa_supplicant's control socket did not answer within 10 s")
+                raise UserError(f"wpa_supplicant's control socket did not answer within {WPAS_CTRL_TIMEOUT:g} s; "
+                                f"{self._last_log_line('wpa_supplicant')}", hint=f"log: {d.log_file}")
             pid = d.pid()
             if pid:
                 wait_pid_exit(pid, 0.05)  # returns early if it dies
@@ -680,8 +687,11 @@ class ApController:
             self.daemons.stop(kind)
         if self.cfg.chip.enabled:
             if whole_chip:
+                # a power cycle served by the running launcher; only a launcher it had to start is ours to stop
+                had_launcher = self.chip.launcher_pid() is not None
                 self.chip.reset()
-                record["launcher_started"] = True
+                if not had_launcher and self.chip.launcher_pid() is not None:
+                    record["launcher_started"] = True
             else:
                 from r2wifi.net.link import Link
 

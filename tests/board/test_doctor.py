@@ -88,16 +88,38 @@ def _renamed(root: Path) -> None:
     (d / "uevent").write_text("INTERFACE=wlx0008221234\nDRIVER=wlan_gen2\n")
 
 
+def _no_combo_config(root: Path) -> None:
+    _write("proc/config.gz", gzip.compress(b"CONFIG_ARM=y\n"))(root)
+
+
+def _kernel_without_driver(release: str) -> Callable[[Path], None]:
+    """A kernel ``release`` that shows no connectivity driver: no /dev/wmtdetect, no MTK_COMBO options."""
+    def f(root: Path) -> None:
+        _write("proc/sys/kernel/osrelease", release + "\n")(root)
+        _no_combo_config(root)
+        _node("/dev/wmtdetect", None)(root)
+    return f
+
+
 CASES: list[tuple[str, Callable[[Path], None], str, str, str]] = [
     # (name, mutate, check id, expected status, text expected in detail/fix)
-    ("kernel-6.1", _write("proc/sys/kernel/osrelease", "6.1.70-main\n"), "kernel.release", "fail", "newer than 5.15"),
-    ("no-combo-wifi", _write("proc/config.gz", gzip.compress(b"CONFIG_ARM=y\n")), "kernel.config", "fail",
+    ("kernel-6.1-no-driver", _kernel_without_driver("6.1.70-main"), "kernel.release", "fail", "newer than 5.15"),
+    ("kernel-6.1-with-driver", _write("proc/sys/kernel/osrelease", "6.1.0-50-armmp\n"), "kernel.release", "pass",
+     "has the connectivity driver (/dev/wmtdetect registered)"),
+    ("no-combo-wifi", lambda r: (_no_combo_config(r), _node("/dev/wmtdetect", None)(r)), "kernel.config", "fail",
      "MTK_COMBO"),
+    ("no-combo-wifi-driver-present", _no_combo_config, "kernel.config", "info", "present anyway"),
     ("no-config", _rm("proc/config.gz"), "kernel.config", "warn", "config"),
     ("consys-disabled", _write("proc/device-tree/consys@18070000/status", b"disabled\0"), "dt.consys", "fail",
      "disabled"),
-    ("no-consys-node", _rm("proc/device-tree/consys@18070000"), "dt.consys", "fail", "no consys"),
-    ("no-reserved-memory", _rm("proc/device-tree/reserved-memory"), "dt.reserved", "fail", "reserve"),
+    ("no-consys-node", lambda r: (_rm("proc/device-tree/consys@18070000")(r), _node("/dev/stpwmt", None)(r)),
+     "dt.consys", "fail", "no consys"),
+    ("consys-node-unknown-but-probed", _rm("proc/device-tree/consys@18070000"), "dt.consys", "info",
+     "/dev/stpwmt registered"),
+    ("no-reserved-memory", lambda r: (_rm("proc/device-tree/reserved-memory")(r), _node("/dev/stpwmt", None)(r)),
+     "dt.reserved", "fail", "reserve"),
+    ("reserved-memory-unknown-but-probed", _rm("proc/device-tree/reserved-memory"), "dt.reserved", "info",
+     "/dev/stpwmt registered"),
     ("no-vmalloc", _write("proc/cmdline", "root=/dev/mmcblk0p2 rootwait\n"), "cmdline.vmalloc", "warn",
      "vmalloc=496M"),
     ("wmtwifi-regular-file", _regular_wmtwifi, "dev.wmtWifi", "fail", "REGULAR FILE"),
@@ -108,8 +130,10 @@ CASES: list[tuple[str, Callable[[Path], None], str, str, str]] = [
     ("truncated-ram-code", _write("etc/firmware/WIFI_RAM_CODE_7623", b"\x33" * 1000), "firmware.WIFI_RAM_CODE_7623",
      "fail", "expected 225840"),
     ("zero-mac", _write("etc/firmware/nvram/WIFI", b"\x06\x01" + b"\0" * 512), "nvram.mac", "warn", "random"),
-    ("no-wlan-gen2", lambda r: (_rm("lib/modules")(r), _write("proc/modules", "")(r)), "wlan_gen2", "fail",
-     "neither built in"),
+    ("no-wlan-gen2", lambda r: (_rm("lib/modules")(r), _write("proc/modules", "")(r), _node("/dev/wmtWifi", None)(r)),
+     "wlan_gen2", "fail", "neither built in"),
+    ("wmtwifi-registered-no-ko", lambda r: (_rm("lib/modules")(r), _write("proc/modules", "")(r),
+                                            _no_combo_config(r)), "wlan_gen2", "pass", "/dev/wmtWifi registered"),
     ("no-launcher", _rm("proc/1200"), "launcher", "warn", "no launcher"),
     ("two-launchers", _write("proc/1201/cmdline", b"stp_uart_launcher\0-p\0/etc/firmware\0"), "launcher", "fail",
      "2 launchers"),
@@ -222,3 +246,20 @@ def test_devicetree_under_sysfs_with_proc_symlink(run_cli, tmp_path: Path) -> No
     (root / "proc/device-tree").symlink_to("/sys/firmware/devicetree/base")
     rc, by_id = _doctor(run_cli, root)
     assert rc == 1 and _status(by_id, "dt.consys") == {"fail"}
+
+
+@pytest.mark.parametrize(("release", "mutate", "status", "text"), [
+    ("6.12.1-main", _node("/dev/wmtdetect", None), "pass", "MTK_COMBO_WIFI in /proc/config.gz"),
+    ("5.15.160-bpi-r2-main", _kernel_without_driver("5.15.160-bpi-r2-main"), "pass", "5.15.160"),
+    ("6.1.0-50-armmp", _kernel_without_driver("6.1.0-50-armmp"), "fail", "no /dev/wmtdetect"),
+])
+def test_kernel_release_judged_by_the_driver_it_shows(run_cli, tmp_path: Path, release: str,  # type: ignore[no-untyped-def]
+                                                      mutate: Callable[[Path], None], status: str, text: str) -> None:
+    """A release newer than 5.15 fails only when the kernel shows no connectivity driver (no node, no config);
+    an older one is never blamed (the missing node is dev.wmtdetect's to report)."""
+    root = healthy_system(tmp_path / "sys")
+    _write("proc/sys/kernel/osrelease", release + "\n")(root)
+    mutate(root)
+    _rc, by_id = _doctor(run_cli, root)
+    assert _status(by_id, "kernel.release") == {status}, by_id.get("kernel.release")
+    assert text in by_id["kernel.release"][0]["detail"]

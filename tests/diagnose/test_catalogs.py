@@ -69,6 +69,34 @@ def test_firmware_command_timeouts_of_many_drivers(line: str) -> None:
     assert "firmware_cmd_timeout" in kinds(run_text(line + "\n"))
 
 
+@pytest.mark.parametrize("line", [
+    "[    1.234567] pci-host-generic 3f000000.pcie: probe failed -16",
+    "[    1.234567] pci-host-generic: probe of 3f000000.pcie failed with error -16",
+    "[    2.500000] usb: probe of 1-1:1.0 failed with error -71",
+    "[    2.500000] dwc2: probe of 3f980000.usb failed with error -517",
+    "[    2.600000] sdhci-mtk: probe of 11230000.mmc failed with error -110",
+    "[    2.700000] at24: probe of 0-0050 failed with error -5",
+    "Jan  1 00:00:03 box kernel: [    2.8] i2c-mt65xx: probe of 11007000.i2c failed with error -22",
+])
+def test_probe_failures_of_other_drivers_are_not_wifi_findings(line: str) -> None:
+    """The driver core prints its probe report for every driver: only a WiFi driver's is a WiFi finding."""
+    assert kernel.classify(line.rsplit("] ", 1)[1]) is None
+    assert parse_line(line) == []
+    assert kinds(run_text(line + "\n")) == set()
+
+
+@pytest.mark.parametrize("line,driver", [
+    ("[   30.578095] mt7986-wmac: probe of 18000000.wmac failed with error -110", "mt7986-wmac"),
+    ("[    3.100000] ath10k_pci: probe of 0000:01:00.0 failed with error -22", "ath10k_pci"),
+    ("[    3.100000] brcmfmac: probe of mmc1:0001:1 failed with error -5", "brcmfmac"),
+])
+def test_a_wifi_drivers_probe_failure_is_a_driver_error(line: str, driver: str) -> None:
+    hit = kernel.classify(line.split("] ", 1)[1])
+    assert hit is not None and hit[0].key == "probe_failed" and hit[1]["driver"] == driver
+    f = finding(run_text(line + "\n"), "driver_error")
+    assert f["count"] == 1 and f["evidence"] == [{"file": "-", "line": 1}]
+
+
 def test_a_failed_firmware_command_without_timeout_is_a_driver_error() -> None:
     r = run_text("[ 10.1] brcmfmac: brcmf_cfg80211_stop_ap: BRCMF_C_DOWN error -5\n")
     assert "driver_error" in kinds(r) and "firmware_cmd_timeout" not in kinds(r)

@@ -102,6 +102,7 @@ def test_up_sta_joins_the_upstream_ap_and_gets_a_lease(guest: Guest) -> None:
                        f'[ap]\nenabled = false\npassphrase = "{PASSPHRASE}"\n\n'
                        f'[sta]\nenabled = true\nssid = "r2up"\npassphrase = "{PASSPHRASE}"\nset_dns = false\n')
     up = guest.r2("up", "--sta")
+    (guest.out / "wpa_supplicant-r2wifi.log").write_text(guest.log_of("wpa_supplicant"))
     assert up.ok, f"up --sta rc={up.rc}: {up.err[-1500:]}"
     addr = guest.sh("ip -4 -o addr show dev wlan0")
     assert re.search(r"inet 10\.99\.0\.(5\d|[6-9]\d)/24", addr.out), addr.out
@@ -200,6 +201,7 @@ def test_doctor_on_the_healthy_twin_reports_no_error(guest: Guest) -> None:
     """`r2wifi doctor --json` on the twin with the simulated chip up reports no failing check."""
     _ap_up_and_join(guest, "wpa2", sae=False)
     doc = guest.r2("doctor", "--json")
+    (guest.out / "doctor.json").write_text(doc.out + doc.err)
     data = json.loads(doc.out or "{}")
     checks = data.get("checks", data if isinstance(data, list) else [])
     bad = [c for c in checks if isinstance(c, dict) and str(c.get("status", c.get("level", ""))).lower()

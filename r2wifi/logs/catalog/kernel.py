@@ -8,12 +8,26 @@ are separate entries. See :mod:`r2wifi.logs.catalog.base` for the fields and ``m
 
 Rules: one entry per format; an error code field is named ``err`` so that -110 (ETIMEDOUT) / -62 (ETIME)
 turn a failed firmware command (``fwcmd``) into a command timeout. Lines not in the table stay unknown
-(a generic driver-error fallback in :mod:`r2wifi.logs.events` still counts them as driver errors).
+(a generic driver-error fallback in :mod:`r2wifi.logs.events` still counts them, when :data:`WIFI_DRIVERS`
+printed them, as driver errors). An entry printed by a layer every driver shares (the driver core's probe
+report, listed in :data:`ANY_DRIVER`) names the driver in a ``driver`` field and is a WiFi line only when
+that driver is one of :data:`WIFI_DRIVERS`: a PCIe host, USB, MMC or I2C driver failing to probe is not a
+WiFi finding.
 """
 
 from __future__ import annotations
 
+import re
+
 from r2wifi.logs.catalog.base import Message, Table
+
+# The WiFi drivers this catalogue knows, as the kernel names them before a message (``<driver> <device>: ``
+# or ``<driver>: ``), a regex alternation matched case-blind from the start of the name up to a word end;
+# the one home of "this kernel line comes from a WiFi driver" (r2wifi.logs.events builds its generic
+# driver-error fallback from it).
+WIFI_DRIVERS = (r"brcmfmac|brcmf|ath\d+k\w*|rt2x00\w*|rt2800\w*|mwlwifi|mt76\w*|mt7\w+|rtw\w*|rtl\w+|iwlwifi|"
+                r"wlan_gen2|mwifiex\w*|wil6210")
+_WIFI_DRIVER = re.compile(rf"(?i)(?:{WIFI_DRIVERS})\b")
 
 _MT76 = "drivers/net/wireless/mediatek/mt76"
 _ATH10K = "drivers/net/wireless/ath/ath10k"
@@ -51,8 +65,8 @@ MESSAGES: tuple[Message, ...] = (
        f"{_MT76}/mt7615/mcu.c, mt7921 (the firmware did not hand the device over)"),
     _m("mt76_tx_hang", "{queue} queue hang detected", "txstall:queue_hang", "warning", f"{_MT76} (dma watchdog)"),
     # ---- kernel driver core
-    _m("probe_failed", "probe of {device} failed with error {err}", "driver:probe", "error",
-       "drivers/base/dd.c:really_probe"),
+    _m("probe_failed", "{driver}: probe of {device} failed with error {err}", "driver:probe", "error",
+       "drivers/base/dd.c:really_probe (any driver: see ANY_DRIVER)"),
     # ---- Qualcomm ath10k / ath11k / ath12k / ath9k
     _m("ath10k_fake_crash", "Cannot communicate with firmware, attempting to fake crash and restart firmware.",
        "fwtimeout:ath10k_no_response", "error", f"{_ATH10K}/wmi.c (ath10k_wmi_cmd_send timeout path)"),
@@ -168,8 +182,20 @@ MESSAGES: tuple[Message, ...] = (
 TABLE = Table(MESSAGES)
 BY_KEY = TABLE.by_key
 KEYWORDS = TABLE.keywords
+# entries printed for every driver (the kernel's driver core): WiFi lines only when their ``driver`` field is
+# one of WIFI_DRIVERS
+ANY_DRIVER = frozenset({"probe_failed"})
+
+
+def is_wifi_driver(name: str) -> bool:
+    """Whether a kernel driver name (``ath10k_pci``, ``mt7986-wmac``, ``brcmfmac``) is a WiFi driver."""
+    return _WIFI_DRIVER.match(name) is not None
 
 
 def classify(msg: str) -> tuple[Message, dict[str, str]] | None:
-    """The driver entry a kernel message is (the kernel's ``[uptime]`` already removed)."""
-    return TABLE.classify(msg)
+    """The driver entry a kernel message is (the kernel's ``[uptime]`` already removed); None when the
+    catalogue does not know it, or it is a shared layer's line (:data:`ANY_DRIVER`) about a non-WiFi driver."""
+    hit = TABLE.classify(msg)
+    if hit is not None and hit[0].key in ANY_DRIVER and not is_wifi_driver(hit[1].get("driver", "")):
+        return None
+    return hit
