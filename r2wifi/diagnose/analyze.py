@@ -23,7 +23,6 @@ station, a bounded ``timeline``.
 from __future__ import annotations
 
 import os
-import re
 import statistics
 import time
 from collections import Counter, deque
@@ -35,6 +34,7 @@ from r2wifi.diagnose.rules import evaluate
 from r2wifi.diagnose.sessions import reason_text
 from r2wifi.logs import events as ev_mod
 from r2wifi.logs import readers, wrappers
+from r2wifi.logs.catalog.prefilter import any_of
 from r2wifi.logs.events import events_from
 from r2wifi.logs.model import Event, K
 
@@ -45,8 +45,7 @@ SAMPLE_LINES = 400
 PASTE_MAX_BYTES = 4 << 20
 MAX_SESSIONS_OUT = 50
 PREFILTER = readers.anchored_regex(ev_mod.KEYWORDS)
-PREFILTER_STR = re.compile("|".join(re.escape(k) for k in
-                                                  sorted(set(ev_mod.KEYWORDS), key=len, reverse=True)))
+PREFILTER_STR = any_of(ev_mod.KEYWORDS)
 
 
 def _year_of(src: readers.Source) -> int:
@@ -242,7 +241,8 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
     formats: dict[str, int] = {}  # plain dicts: a Counter's += costs a Python-level call per line
     bulk: dict[str, int] = {}
     add_benign = agg.add_benign
-    add = agg.add
+    add, ap_kinds = _adder(agg)
+    ap_events = agg.ap_events if isinstance(agg, _DedupAggregate) else None
     seen_benign = agg.benign
     evidence = agg.evidence
     name = fs.name
@@ -312,8 +312,11 @@ def _scan(agg: Aggregate, src: readers.Source, fs: _FileState) -> None:
                 cleaned = readers.decode(raw.rstrip(b"\r"))
             lineno = int(n)
             for kind, source, station, iface, params, is_kernel, up in parts:
-                add(Event(kind, source, name, lineno, cleaned, ts,
-                          up if is_kernel and up is not None else uptime, station, iface, params))
+                e = Event(kind, source, name, lineno, cleaned, ts,
+                          up if is_kernel and up is not None else uptime, station, iface, params)
+                add(e)
+                if kind in ap_kinds:  # what _DedupAggregate.add keeps, done here (see _adder)
+                    ap_events.append((e.ts, kind, cleaned[:240], name, lineno))  # type: ignore[union-attr]
     agg.add_benign_counts(bulk)
     fs.damaged += damaged_n
     fs.formats.update(formats)
@@ -482,6 +485,17 @@ class _DedupAggregate(Aggregate):
         if self.dedupe and ts is not None and self._again(hash((ts, "benign", what)), file):
             return
         super().add_benign(what, file, line, ts)
+
+
+def _adder(agg: Aggregate) -> tuple[Callable[[Event], None], frozenset[str]]:
+    """``agg.add`` for the scan loop, and the kinds whose AP events the loop must keep itself.
+
+    With one input nothing is deduplicated, so the loop calls :meth:`Aggregate.add` directly (one
+    Python call per event less) and keeps :data:`AP_EVENT_KINDS` itself, exactly as
+    :meth:`_DedupAggregate.add` would."""
+    if isinstance(agg, _DedupAggregate) and not agg.dedupe:
+        return Aggregate.add.__get__(agg), AP_EVENT_KINDS
+    return agg.add, frozenset()
 
 
 DEDUPE_MAX = 1_000_000

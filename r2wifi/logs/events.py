@@ -194,9 +194,8 @@ def catalogue_event(m: Message, fields: dict[str, str], *, kernel: bool) -> tupl
 
 # one search decides whether any catalogue (WMT, kernel, hostapd, supervisor) can know a message: most
 # messages know none, and one alternation is cheaper than four
-_ANY_CATALOGUE = re.compile("|".join(re.escape(k) for k in sorted(
-    set(wmt.KEYWORDS) | set(hostap.KEYWORDS) | set(kernel.KEYWORDS) | set(supervisor.KEYWORDS),
-    key=len, reverse=True)))
+_ANY_CATALOGUE = prefilter.any_of(
+    set(wmt.KEYWORDS) | set(hostap.KEYWORDS) | set(kernel.KEYWORDS) | set(supervisor.KEYWORDS))
 
 
 def _catalogued(msg: str, kernel: bool) -> tuple[str, dict[str, object]] | None:

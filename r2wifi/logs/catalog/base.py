@@ -31,6 +31,8 @@ import string
 from dataclasses import dataclass
 from functools import cached_property
 
+from r2wifi.logs.catalog.prefilter import any_of
+
 SEVERITIES = ("error", "warning", "info")
 CLASSES = ("fatal", "startup", "config", "channel", "benign", "info", "driver", "fwcmd", "fwtimeout", "crash",
            "txstall", "sdio", "run_end", "supervisor")
@@ -91,7 +93,7 @@ class Table:
         self.messages = messages
         self.by_key = {m.key: m for m in messages}
         self.keywords: tuple[str, ...] = tuple(dict.fromkeys(keyword(m.fmt) for m in messages))
-        self.prefilter = re.compile("|".join(re.escape(k) for k in sorted(self.keywords, key=len, reverse=True)))
+        self.prefilter = any_of(self.keywords)
         parts: list[str] = []
         self._index: list[tuple[int, Message, str]] = []
         group = 0

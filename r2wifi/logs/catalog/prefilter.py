@@ -98,3 +98,21 @@ def common_tokens(formats: Iterable[str], lines: list[str], is_known: object, sh
             if t in line:
                 noise[t] += 1
     return sorted(t for t, n in noise.items() if n > share * len(lines))
+
+
+def any_of(words: Iterable[str]) -> re.Pattern[str]:
+    """One regex whose ``search`` finds whether any of ``words`` occurs (the same answer as the plain
+    alternation), built as a prefix trie: ``re`` then checks one set of first characters per position and
+    follows one branch per character instead of trying every word in turn (a plain alternation of a few
+    hundred keywords costs tens of microseconds per message)."""
+    def build(ws: list[str], i: int) -> str:
+        if any(len(w) == i for w in ws):
+            return ""  # a word ends here: any longer one sharing this prefix matches too late to matter
+        nxt: dict[str, list[str]] = {}
+        for w in ws:
+            nxt.setdefault(w[i], []).append(w)
+        alts = [re.escape(c) + build(sub, i + 1) for c, sub in sorted(nxt.items())]
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    uniq = sorted({w for w in words if w})
+    return re.compile(build(uniq, 0) if uniq else r"(?!)")

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
+from r2wifi.logs.catalog.prefilter import any_of
+
 Verdict = Literal["success", "benign", "failure", "info", "context"]
 
 KERN_ERR, KERN_WARNING, KERN_INFO, KERN_DEBUG = 3, 4, 6, 7
@@ -533,7 +535,7 @@ def _combined() -> tuple[re.Pattern[str], list[tuple[int, WmtMessage, str]]]:
 
 
 _ALL, _INDEX = _combined()
-PREFILTER = re.compile("|".join(re.escape(k) for k in sorted(KEYWORDS, key=len, reverse=True)))
+PREFILTER = any_of(KEYWORDS)
 
 
 def classify(msg: str) -> tuple[WmtMessage, dict[str, str]] | None:
