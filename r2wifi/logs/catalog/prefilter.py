@@ -17,14 +17,17 @@ from collections.abc import Iterable
 MIN_TOKEN = 5  # shorter tokens match too much (and grep gains nothing from them)
 MIN_WORD = 9  # a plain lowercase word ("current", "queue", "after") must be this long: shorter ones are prose
 
-# Tokens of catalogued messages found in more than 0.3% of the corpus lines that are NOT catalogued (noise a
+# Tokens of catalogued messages found in more than 0.1% of the corpus lines that are NOT catalogued (noise a
 # keyword would let through); tools/gen_catalog.py --common recomputes this list from shared/corpus.
 COMMON: frozenset[str] = frozenset({
-    "EAPOL-Key", "Register", "authenticate", "available", "beacon", "change", "channel", "connect", "counter",
-    "deinit", "device", "driver", "entering", "entropy", "found", "frame", "group", "hostapd", "ifname=",
-    "inactivity", "interface", "kernel", "length", "machine", "message", "nl80211:", "operation", "pairwise",
-    "power", "process", "random", "receive", "received", "register", "remove", "request", "retry", "set_key",
-    "start", "state", "support", "timeout", "version",
+    "AP-STA-CONNECTED", "Channel", "Deauth", "Driver", "EAPOL-Key", "Register", "Timeout", "already",
+    "authenticate", "authenticated", "available", "beacon", "change", "channel", "command", "common", "config",
+    "connect", "control", "counter", "current", "deauth", "deinit", "device", "disabled", "disconnect", "driver",
+    "entering", "entropy", "error", "failed", "file:", "firmware", "flags", "found", "frame", "group", "hardware",
+    "hostapd", "ifname=", "inactivity", "init:", "interface", "kernel", "length", "machine", "message", "nl80211:",
+    "operation", "pairwise", "passphrase", "power", "process", "queue", "random", "ready", "reason", "receive",
+    "received", "register", "remove", "replay", "request", "retry", "rfkill:", "set_key", "setting", "setup",
+    "start", "state", "support", "supported", "timeout", "version",
 })
 
 
@@ -86,7 +89,7 @@ def covered(keywords: Iterable[str], text: str) -> bool:
     return any(k in text for k in keywords)
 
 
-def common_tokens(formats: Iterable[str], lines: list[str], is_known: object, share: float = 0.003) -> list[str]:
+def common_tokens(formats: Iterable[str], lines: list[str], is_known: object, share: float = 0.001) -> list[str]:
     """Tokens of ``formats`` found in more than ``share`` of the ``lines`` that ``is_known(line)`` says are not
     catalogued: the noise each would let through the prefilter (how :data:`COMMON` is measured)."""
     cand = {t for f in formats for piece in literals(f) for t in piece.split() if len(t) >= MIN_TOKEN}
