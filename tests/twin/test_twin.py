@@ -12,6 +12,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -102,12 +103,27 @@ def test_up_sta_joins_the_upstream_ap_and_gets_a_lease(guest: Guest) -> None:
                        f'[ap]\nenabled = false\npassphrase = "{PASSPHRASE}"\n\n'
                        f'[sta]\nenabled = true\nssid = "r2up"\npassphrase = "{PASSPHRASE}"\nset_dns = false\n')
     up = guest.r2("up", "--sta")
-    (guest.out / "wpa_supplicant-r2wifi.log").write_text(guest.log_of("wpa_supplicant"))
-    assert up.ok, f"up --sta rc={up.rc}: {up.err[-1500:]}"
-    addr = guest.sh("ip -4 -o addr show dev wlan0")
-    assert re.search(r"inet 10\.99\.0\.(5\d|[6-9]\d)/24", addr.out), addr.out
+    try:
+        assert up.ok, f"up --sta rc={up.rc}: {up.err[-1500:]}"
+        # up --sta does not wait for the association (the network may be out of range): wait for the lease
+        addr = _wait_sh(guest, "ip -4 -o addr show dev wlan0", r"inet 10\.99\.0\.(5\d|[6-9]\d)/24", 300)
+        assert addr is not None, guest.sh("ip -4 -o addr show dev wlan0; iw dev wlan0 link").out
+    finally:
+        (guest.out / "wpa_supplicant-r2wifi.log").write_text(guest.log_of("wpa_supplicant"))
     assert "DHCPACK" in (guest.out / "upstream-dnsmasq.log").read_text(errors="replace")
     assert guest.sh("ping -c 2 -W 10 10.99.0.1").ok
+
+
+def _wait_sh(guest: Guest, line: str, regex: str, limit: float) -> str | None:
+    """The output of ``line`` in the guest once it matches ``regex``; None when it did not within ``limit`` s."""
+    end = time.monotonic() + limit
+    while True:
+        out = guest.sh(line, timeout=120).out
+        if re.search(regex, out):
+            return out
+        if time.monotonic() > end:
+            return None
+        time.sleep(2)
 
 
 def test_chip_reset_is_detected_and_recovered_by_run(guest: Guest) -> None:

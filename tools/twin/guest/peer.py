@@ -9,8 +9,12 @@ traffic really crosses the simulated medium. Subcommands print one JSON line:
   joins, busybox udhcpc takes a lease, ping reaches the gateway. ``{"connected", "lease", "gateway",
   "ping", "secs": {...}}``; exit 0 only when all three happened.
 * ``upstream --ssid S --passphrase P --out DIR``: hostapd (WPA2, channel 1) + dnsmasq (DHCP only,
-  ``--port=0``) at 10.99.0.1/24. ``{"enabled", "address"}``.
-* ``stop``: stops what this script started (pid files), moves the phy back, deletes the namespace.
+  ``--port=0``) at 10.99.0.1/24. ``{"enabled", "address"}``. hostapd's ``-dd`` log is written to
+  tmpfs (RUN) and copied to DIR by ``stop``: with it written line by line to DIR over 9p, hostapd's
+  authentication reply took 380 ms under load, longer than mac80211 on the station waits for it
+  (a few hundred ms per try, 3 tries): the chip's wlan0 authenticated over and over and never associated.
+* ``stop``: stops what this script started (pid files), copies the upstream AP's log to its DIR,
+  moves the phy back, deletes the namespace.
 
 Rules: absolute log paths (hostapd -B chdirs to /); the passphrase only goes to the 0600 config.
 """
@@ -141,7 +145,8 @@ def upstream(ns: argparse.Namespace) -> dict[str, Any]:
     write_secret(conf, f"interface={iface}\ndriver=nl80211\nctrl_interface=/run/twpeer/hostapd\nssid={ns.ssid}\n"
                        f"hw_mode=g\nchannel=1\nwpa=2\nwpa_key_mgmt=WPA-PSK\nrsn_pairwise=CCMP\n"
                        f"wpa_passphrase={ns.passphrase}\n")
-    log = out / "upstream-hostapd.log"
+    log = RUN / "upstream-hostapd.log"  # tmpfs: see the module docstring
+    (RUN / "out").write_text(str(out))
     sh(["ip", "addr", "add", f"{UP_ADDR}/24", "dev", iface], ns=True, check=False)
     sh(["hostapd", "-B", "-dd", "-t", "-f", str(log), "-P", str(RUN / "hostapd.pid"), str(conf)], ns=True)
     enabled = wait_for(lambda: "AP-ENABLED" in text(log), ns.timeout)
@@ -164,6 +169,11 @@ def stop(_ns: argparse.Namespace) -> dict[str, Any]:
             pass
         pidf.unlink(missing_ok=True)
     time.sleep(0.5)
+    out = text(RUN / "out").strip()
+    if out and (RUN / "upstream-hostapd.log").exists():
+        (Path(out) / "upstream-hostapd.log").write_bytes((RUN / "upstream-hostapd.log").read_bytes())
+        (RUN / "upstream-hostapd.log").unlink()
+        (RUN / "out").unlink()
     if Path(f"/run/netns/{NS}").exists():
         phy = text(RUN / "phy").strip()
         if phy:
