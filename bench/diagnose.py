@@ -14,6 +14,7 @@ backtracking bait; each prints its time and peak RSS (goal < 150 MB whatever the
 
     .venv/bin/python bench/diagnose.py --size-mb 200
     .venv/bin/python bench/diagnose.py --size-mb 200 --only hostile
+    .venv/bin/python bench/diagnose.py --size-mb 300 --only grep --baseline /tmp/old   # side by side
 """
 
 from __future__ import annotations
@@ -71,16 +72,33 @@ def grep_seconds(path: Path) -> float:
     return dt
 
 
-def run_child(log: Path, no_grep: bool, compiled: bool = False) -> dict[str, float]:
-    """One diagnosis in a fresh process (so each path gets its own peak RSS)."""
+def run_child(log: Path, no_grep: bool, compiled: bool = False, tree: Path | None = None) -> dict[str, float]:
+    """One diagnosis in a fresh process (so each path gets its own peak RSS); ``tree``: another checkout's
+    own ``bench/diagnose.py --child`` and package (a baseline on the same input)."""
     env = dict(os.environ)
     env.pop("R2WIFI_NO_GREP", None)
     if no_grep:
         env["R2WIFI_NO_GREP"] = "1"
     env["R2WIFI_ACCEL"] = "1" if compiled else "0"
-    p = subprocess.run([sys.executable, __file__, "--child", str(log)], capture_output=True, text=True,
-                       check=True, env=env)
+    script = Path(__file__) if tree is None else tree / "bench" / "diagnose.py"
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree)
+    p = subprocess.run([sys.executable, str(script), "--child", str(log)], capture_output=True, text=True,
+                       check=True, env=env, cwd=tree)
     return json.loads(p.stdout)
+
+
+def compare(log: Path, mb: float, baseline: Path, rounds: int) -> None:
+    """Python+grep of this tree and of ``baseline`` on the same input, alternating (same load for both)."""
+    here: list[float] = []
+    there: list[float] = []
+    for _ in range(rounds):
+        here.append(run_child(log, False)["dt"])
+        there.append(run_child(log, False, tree=baseline)["dt"])
+    a, b = min(here), min(there)
+    print(f"this tree:    {' '.join(f'{mb / d:.0f}' for d in here)} MB/s (best {mb / a:.0f}), Python+grep")
+    print(f"baseline:     {' '.join(f'{mb / d:.0f}' for d in there)} MB/s (best {mb / b:.0f}), {baseline}")
+    print(f"speed ratio:  this / baseline = {b / a:.2f} (best of {rounds} each)")
 
 
 def build_bomb(path: Path, gib: int = 1) -> int:
@@ -190,6 +208,10 @@ def main() -> int:
     ap.add_argument("--only", choices=("compiled", "grep", "python", "hostile"),
                     help="measure only this path, or only the hostile inputs (default: all)")
     ap.add_argument("--redact-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--baseline", metavar="TREE", type=Path,
+                    help="also time another checkout (e.g. a git worktree of an older commit) on the same input, "
+                         "alternating with this tree, and print both figures and their ratio")
+    ap.add_argument("--rounds", type=int, default=3, help="runs per tree with --baseline (default 3)")
     ns = ap.parse_args()
     if ns.child:
         return child(ns.child)
@@ -214,6 +236,8 @@ def main() -> int:
         if ns.only in (None, "python"):
             runs.append(("pure Python", run_child(log, True)))
         g = min(g, grep_seconds(log))
+        if ns.baseline is not None:
+            compare(log, mb, ns.baseline.resolve(), max(1, ns.rounds))
         if ns.only in (None, "hostile"):
             run_hostile(log, Path(tmp))
     if not runs:
