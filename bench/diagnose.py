@@ -83,22 +83,31 @@ def run_child(log: Path, no_grep: bool, compiled: bool = False, tree: Path | Non
     script = Path(__file__) if tree is None else tree / "bench" / "diagnose.py"
     if tree is not None:
         env["PYTHONPATH"] = str(tree)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run([sys.executable, str(script), "--child", str(log)], capture_output=True, text=True,
                        check=True, env=env, cwd=tree)
-    return json.loads(p.stdout)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out: dict[str, float] = json.loads(p.stdout)
+    # CPU seconds of the child and its grep, start-up and input included (steadier than wall time under load)
+    out["cpu"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return out
 
 
 def compare(log: Path, mb: float, baseline: Path, rounds: int) -> None:
     """Python+grep of this tree and of ``baseline`` on the same input, alternating (same load for both)."""
-    here: list[float] = []
-    there: list[float] = []
+    here: list[dict[str, float]] = []
+    there: list[dict[str, float]] = []
     for _ in range(rounds):
-        here.append(run_child(log, False)["dt"])
-        there.append(run_child(log, False, tree=baseline)["dt"])
-    a, b = min(here), min(there)
-    print(f"this tree:    {' '.join(f'{mb / d:.0f}' for d in here)} MB/s (best {mb / a:.0f}), Python+grep")
-    print(f"baseline:     {' '.join(f'{mb / d:.0f}' for d in there)} MB/s (best {mb / b:.0f}), {baseline}")
-    print(f"speed ratio:  this / baseline = {b / a:.2f} (best of {rounds} each)")
+        here.append(run_child(log, False))
+        there.append(run_child(log, False, tree=baseline))
+    for label, rs in (("this tree:", here), (f"baseline {baseline}:", there)):
+        speeds = " ".join(f"{mb / r['dt']:.0f}" for r in rs)
+        cpus = " ".join(f"{r['cpu']:.2f}" for r in rs)
+        print(f"{label} Python+grep {speeds} MB/s (best {mb / min(r['dt'] for r in rs):.0f}); "
+              f"CPU (child + grep) {cpus} s")
+    a, b = min(r["dt"] for r in here), min(r["dt"] for r in there)
+    ca, cb = min(r["cpu"] for r in here), min(r["cpu"] for r in there)
+    print(f"speed ratio:  this / baseline = {b / a:.2f} wall, {cb / ca:.2f} CPU (best of {rounds} each)")
 
 
 def build_bomb(path: Path, gib: int = 1) -> int:
