@@ -9,7 +9,8 @@ Rules:
 * Each :class:`Check` is ``pass``, ``warn``, ``fail`` or ``info`` with a one-line detail and, for
   warn/fail, the fix. Kernel messages are judged by the one WMT table (:mod:`r2wifi.logs.catalog.wmt`,
   with its context rule of driver-interface.md 7.3/11.2): known-harmless ones are reported as ``info``
-  and named harmless, so nobody chases them.
+  and named harmless, so nobody chases them. A failure logged before the last successful WiFi power-on
+  was overcome and is ``info``; checks judge the driver by what it registered (/dev nodes) before packaging.
 * Character devices in a fake tree: a real ``os.mknod`` node works (as root); otherwise a
   ``dev-nodes.json`` file at the top of the fake root, ``{"/dev/wmtWifi": {"type": "char",
   "major": 155}}``, overrides what ``lstat`` says. The override is ignored when the root is ``/``.
@@ -613,10 +614,20 @@ def check_kernel_log(sv: SysView) -> list[Check]:
         return [Check("klog", "kernel log", "info", "not available")]
     from r2wifi.logs.catalog import wmt  # the one table of WMT messages and their verdicts (7.3 / 7.4 / 11.2)
 
+    # A failure the driver logged before its last successful WiFi power-on was overcome (a retry, a recovery,
+    # a re-initialised driver): history, reported as info. Only what follows that success can still be wrong.
+    cut = 0
+    for i, line in enumerate(lines):
+        hit = wmt.classify(re.sub(r"^\[\s*\d+\.\d+\]\s*", "", line))
+        if hit is not None and hit[0].key == "wifi_on_ok":
+            cut = i + 1
     out: list[Check] = []
-    for _m, status, why, sample in wmt.assess(lines):
-        sample = re.sub(r"^\[\s*\d+\.\d+\]\s*", "", sample).strip()[:100]
-        out.append(Check("klog", "kernel log", status, f"'{sample}': {why}", why if status == "fail" else ""))
+    for part, superseded in ((lines[:cut], True), (lines[cut:], False)):
+        for _m, status, why, sample in wmt.assess(part):
+            sample = re.sub(r"^\[\s*\d+\.\d+\]\s*", "", sample).strip()[:100]
+            if superseded and status == "fail":
+                status, why = "info", f"before the last successful WiFi power-on (kernel log line {cut}), so overcome: {why}"
+            out.append(Check("klog", "kernel log", status, f"'{sample}': {why}", why if status == "fail" else ""))
     return out or [Check("klog", "kernel log", "pass", "no known WMT/consys failure messages")]
 
 

@@ -263,3 +263,25 @@ def test_kernel_release_judged_by_the_driver_it_shows(run_cli, tmp_path: Path, r
     _rc, by_id = _doctor(run_cli, root)
     assert _status(by_id, "kernel.release") == {status}, by_id.get("kernel.release")
     assert text in by_id["kernel.release"][0]["detail"]
+
+
+WIFI_ON_FAIL = "[ 20.0] [MTK-WIFI] WIFI_write: WMT turn on WIFI fail!\n"
+WIFI_ON_OK = "[ 30.0] [MTK-WIFI] WIFI_write: WMT turn on WIFI success!\n"
+
+
+@pytest.mark.parametrize(("log", "status"), [
+    (WIFI_ON_FAIL, "fail"),                              # nothing came after it: still wrong
+    (WIFI_ON_FAIL + WIFI_ON_OK, "info"),                 # WiFi came on afterwards: overcome, history
+    (WIFI_ON_OK + WIFI_ON_FAIL.replace("20.0", "40.0"), "fail"),  # failed after the last success
+])
+def test_kernel_log_failure_overcome_by_a_later_wifi_on_is_info(run_cli, tmp_path: Path, log: str,  # type: ignore[no-untyped-def]
+                                                                 status: str) -> None:
+    """A WiFi-on failure followed by a successful WiFi-on in the same boot is reported as info, not a failure."""
+    root = healthy_system(tmp_path / "sys")
+    _write("var/log/dmesg", log)(root)
+    rc, by_id = _doctor(run_cli, root)
+    entry = next(c for c in by_id["klog"] if "turn on WIFI fail" in c["detail"])
+    assert entry["status"] == status, by_id["klog"]
+    assert (rc == 1) is (status == "fail")
+    if status == "info":
+        assert "overcome" in entry["detail"]
