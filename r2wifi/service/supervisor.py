@@ -203,7 +203,13 @@ class Supervisor:
     def _watch_processes(self) -> None:
         """Every daemon of the mode and the launcher: reports an exit (or absence) once per pid."""
         reported: set[tuple[str, int]] = set()
+        recovered_at = self.last_recovery_end
         while not self.stop.is_set():
+            if self.last_recovery_end != recovered_at:
+                # a recovery ended and started its daemons again: an absence seen from now on is new, even
+                # for a daemon killed before this loop ever saw it running
+                recovered_at = self.last_recovery_end
+                reported = {r for r in reported if r[1] != 0}
             pids: dict[str, int] = {}
             kinds = self.ctl.expected_daemons()
             for kind in kinds:
@@ -417,12 +423,9 @@ class Supervisor:
         self.last_recovery_end = end
         self.recovering_since = None
         self.notifier.status(self.status_text("AP up" if ok else f"{action.step} failed"))
-        # Drop what the recovery itself caused.
-        while True:
-            try:
-                self.q.get_nowait()
-            except queue.Empty:
-                break
+        # Drop what the recovery itself caused (everything queued up to its end); a fault that happened
+        # after it ended (a daemon killed as soon as the recovery finished) is new and stays.
+        self._drop_events(until=end)
         return L.Done(end, ok, detail)
 
     def perform(self, actions: list[L.Action]) -> None:
@@ -529,19 +532,19 @@ class Supervisor:
             return
         finally:
             self.recovering_since = None
-            self._drop_events_since(start)
+            self._drop_events(since=start)
         for key in keys:
             self.say(f"reload: {key} {act.value} ({how}; verified)")
 
-    def _drop_events_since(self, start: float) -> None:
-        """Drop the queued events that happened from ``start`` on (side effects of an in-place act)."""
+    def _drop_events(self, since: float = -math.inf, until: float = math.inf) -> None:
+        """Drop the queued events that happened between ``since`` and ``until`` (what an act caused)."""
         kept: list[L.Event] = []
         while True:
             try:
                 ev = self.q.get_nowait()
             except queue.Empty:
                 break
-            if ev.t < start:
+            if not since <= ev.t <= until:
                 kept.append(ev)
         for ev in kept:
             self.q.put(ev)
