@@ -285,3 +285,13 @@ def test_kernel_log_failure_overcome_by_a_later_wifi_on_is_info(run_cli, tmp_pat
     assert (rc == 1) is (status == "fail")
     if status == "info":
         assert "overcome" in entry["detail"]
+
+
+def test_second_do_module_init_stays_a_failure_after_a_later_wifi_on(run_cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The busy-major lockout of a second DO_MODULE_INIT lasts until reboot: a later WiFi-on does not make it info."""
+    root = healthy_system(tmp_path / "sys")
+    _write("var/log/dmesg", "[ 20.0] [WMT-DEV][E]WMT_init(1528):fail to register chrdev(190), ret -16 (busy major)\n"
+           + WIFI_ON_OK)(root)
+    rc, by_id = _doctor(run_cli, root)
+    entry = next(c for c in by_id["klog"] if "busy major" in c["detail"])
+    assert entry["status"] == "fail" and rc == 1, by_id["klog"]

@@ -103,8 +103,12 @@ class Guest:
             return -1.0
 
     def restart_chip(self, *extra: str) -> Result:
-        """A fresh simulated chip (``sim stop`` + the session's ``sim start``, ``extra`` options last)."""
+        """A fresh simulated chip (``sim stop`` + the session's ``sim start``, ``extra`` options last).
+
+        It stands for a rebooted board, so the kernel log starts over too (``dmesg -c``): a driver lockout
+        provoked before (a second DO_MODULE_INIT lasts until reboot) is not this chip's history."""
         self.r2("sim", "stop", timeout=300)
+        self.vm.run(["dmesg", "-c"], timeout=60)
         return self.vm.run([*SIM_START, *extra], timeout=300)
 
     def cleanup(self) -> None:
