@@ -68,6 +68,12 @@ def fields_of(fmt: str) -> list[str]:
 
 def regex(fmt: str, prefix: str = "") -> str:
     """A message format as an end-anchored regex (see the module header for the field rules)."""
+    return body_regex(fmt, prefix) + r"\s*$"
+
+
+def body_regex(fmt: str, prefix: str = "") -> str:
+    """A message format as a regex, not anchored: literals escaped (blank runs match loosely), fields as
+    groups (a run of non-blank characters; a field whose name ends in ``text`` matches any text)."""
     out: list[str] = []
     for literal, field, _spec, _conv in string.Formatter().parse(fmt):
         for i, chunk in enumerate(re.split(r"\s+", literal)):
@@ -77,7 +83,7 @@ def regex(fmt: str, prefix: str = "") -> str:
         if field is not None:
             rx = r".*?" if field.endswith("text") else r"\S+?"
             out.append(f"(?P<{prefix}{field}>{rx})" if field.isidentifier() else rx)
-    return "".join(out) + r"\s*$"
+    return "".join(out)
 
 
 def keyword(fmt: str) -> str:

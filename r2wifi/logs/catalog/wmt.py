@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
+from r2wifi.logs.catalog.base import body_regex
 from r2wifi.logs.catalog.prefilter import any_of
 
 Verdict = Literal["success", "benign", "failure", "info", "context"]
@@ -476,33 +477,16 @@ def render(key: str, **fields: object) -> str:
 _HEADER = re.compile(r"^(\[?)([A-Z0-9-]+)(\]?)\[[EWIDL]\]\w+(\(\{line\}\))?:")
 
 
-def _body_regex(fmt: str, prefix: str = "") -> str:
-    """A message format as a regex: literals escaped (blank runs match loosely), fields as groups.
-
-    A field matches a run of non-blank characters; a field whose name ends in ``text`` matches any text.
-    """
-    out: list[str] = []
-    for literal, field, _spec, _conv in string.Formatter().parse(fmt):
-        for i, chunk in enumerate(re.split(r"\s+", literal)):
-            if i:
-                out.append(r"\s*")
-            out.append(re.escape(chunk))
-        if field is not None:
-            rx = r".*?" if field.endswith("text") else r"\S+?"
-            out.append(f"(?P<{prefix}{field}>{rx})" if field.isidentifier() else rx)
-    return "".join(out)
-
-
 def _regex(fmt: str, prefix: str = "") -> str:
     """The pattern of a whole line: a ``[TAG][L]func(line):`` header matches any level, function and line
     number (they differ between kernel versions and debug levels, section 7.1), and level and function
     may be missing (plain-printk builds and retyped forum pastes)."""
     head = _HEADER.match(fmt)
     if head is None:
-        return _body_regex(fmt, prefix) + r"\s*$"
+        return body_regex(fmt, prefix) + r"\s*$"
     lead, tag, close = head.group(1), head.group(2), head.group(3)
     hdr = re.escape(lead + tag + close) + r"\s*(?:\[[EWIDL]\]\s*)?(?:\w+(?:\(\d+\))?:\s*)?"
-    return hdr + _body_regex(fmt[head.end():], prefix) + r"\s*$"
+    return hdr + body_regex(fmt[head.end():], prefix) + r"\s*$"
 
 
 @cache
