@@ -31,6 +31,8 @@ Rules:
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 from r2wifi.config import Config
@@ -222,9 +224,20 @@ def _reservation_lines(cfg: Config) -> list[str]:
     return [",".join(v for v in (res.mac.lower(), res.ip, res.name) if v) + "\n" for res in cfg.dhcp.reservation]
 
 
+#: Where dnsmasq's reservations file lies when r2wifi runs as root. dnsmasq reads its dhcp-hostsfile after
+#: dropping to its own user (nobody / dnsmasq), also at start, and r2wifi's state dir is 0700: the file must
+#: be in a directory every user can traverse (it holds MACs, addresses and names, no secret).
+HOSTS_DIR = Path("/run/r2wifi-dnsmasq")
+
+
 def dnsmasq_hosts_path(conf_file: str | Path) -> Path:
-    """The reservations file written beside dnsmasq's ``conf_file`` (``<name>.hosts``)."""
-    return Path(conf_file).with_suffix(".hosts")
+    """The reservations file of dnsmasq's ``conf_file``: as root in :data:`HOSTS_DIR` (one file per conf file,
+    named by its hash), else beside it (``<name>.hosts``; dnsmasq then runs as the same user)."""
+    conf = Path(conf_file)
+    if os.geteuid() != 0:
+        return conf.with_suffix(".hosts")
+    digest = hashlib.sha256(str(conf.resolve()).encode()).hexdigest()[:16]
+    return HOSTS_DIR / f"{conf.stem}-{digest}.hosts"
 
 
 def render_dnsmasq_hosts(cfg: Config) -> str:
@@ -278,6 +291,7 @@ def write_dnsmasq_conf(
 ) -> Path:
     """dnsmasq's file (0644); with ``hosts_file`` the reservations go there (written first, 0644)."""
     if hosts_file is not None:
+        Path(hosts_file).parent.mkdir(parents=True, exist_ok=True, mode=0o755)
         atomic_write(hosts_file, render_dnsmasq_hosts(cfg), mode=0o644)
     atomic_write(path, render_dnsmasq(cfg, lease_file, pid_file, no_ping=no_ping, hosts_file=hosts_file), mode=0o644)
     return Path(path)

@@ -54,8 +54,10 @@ class Daemons:
 
     def forget(self, kind: str) -> None:
         """Remove a stopped daemon's generated files (config with secrets, ctrl dir, leases); keep logs."""
+        from r2wifi.hostap.render import dnsmasq_hosts_path
+
         d = self.handle(kind)
-        for path in (d.conf_file, d.conf_file.with_suffix(".hook"), d.conf_file.with_suffix(".hosts"), d.pid_file,
+        for path in (d.conf_file, d.conf_file.with_suffix(".hook"), dnsmasq_hosts_path(d.conf_file), d.pid_file,
                      d.root / "dhcp" / f"{d.name}.leases", d.root / "run" / f"{d.name}.dnsmasq.pid"):
             path.unlink(missing_ok=True)
         shutil.rmtree(d.ctrl_dir, ignore_errors=True)

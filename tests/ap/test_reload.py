@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from r2wifi.hostap.render import dnsmasq_hosts_path
 from r2wifi.service import reload as R
 from tests.ap.conftest import SimBed
 from tests.ap.test_supervisor import hostapd_enabled, sup_log, wait_for
@@ -91,14 +92,15 @@ def test_reload_applies_passphrase_shaping_reservation_and_channel(
     assert bed.pid("hostapd") == hostapd and bed.pid("dnsmasq") == dnsmasq
 
     # a reservation: dnsmasq re-reads its hosts file on SIGHUP, same process
-    hosts = bed.state / "conf" / "dnsmasq-ap0.hosts"
+    hosts = dnsmasq_hosts_path(bed.state / "conf" / "dnsmasq-ap0.conf")  # where dnsmasq's user can read it
     assert "02:0a:0b:0c:0d:0e" not in hosts.read_text()
     text += RESERVATION
     _reload(bed, proc, text, "reload: dhcp.reservation -> dnsmasq re-read its hosts file")
     assert bed.pid("dnsmasq") == dnsmasq and running(dnsmasq)
     assert "02:0a:0b:0c:0d:0e,192.168.10.50,printer" in hosts.read_text().splitlines()
     assert f"dhcp-hostsfile={hosts}" in (bed.state / "conf" / "dnsmasq-ap0.conf").read_text().splitlines()
-    assert f"read {hosts}" in (bed.state / "logs" / "dnsmasq-ap0.log").read_text()
+    dnsmasq_log = (bed.state / "logs" / "dnsmasq-ap0.log").read_text()
+    assert f"read {hosts}" in dnsmasq_log and "cannot read" not in dnsmasq_log
     assert "recovery:" not in sup_log(bed)
 
     # channel: hostapd keeps the old channel on a reload, so it is restarted (and only hostapd)
