@@ -15,8 +15,8 @@ import pytest
 from r2wifi.sim.model import DriverModel
 from r2wifi.wmt import driver
 
-from .helpers import make_patch, patch_info, srh_patch_answer
-from .test_model import ABI, Dev, Rig, n
+from .helpers import make_patch, srh_patch_answer
+from .test_model import ABI, Dev, Rig, _power_naming_one_patch, n
 
 
 def lines(rig: Rig, needle: str) -> list[tuple[int, str]]:
@@ -158,19 +158,7 @@ def test_s11_patch_download_does_not_validate_the_header(rig: Rig, tmp_path: Pat
         path.write_bytes(b"2015\0" + b"\0" * 15)
     else:
         make_patch(path, **args)  # type: ignore[arg-type]
-    rig.loader()
-    w = Dev(rig.model, "/dev/stpwmt")
-    w.ioctl(n("WMT_IOCTL_SET_STP_MODE"), 0x23)
-
-    def answer() -> None:
-        if rig.model.poll(w.hid, 0) is True:
-            rig.model.read(w.hid)
-            w.ioctl(n("WMT_IOCTL_SET_PATCH_NUM"), 1)
-            w.ioctl(n("WMT_IOCTL_SET_PATCH_INFO"), patch_info(1, b"\0\0\x0e\xf0", str(path)))
-            w.write(b"ok")
-
-    rig.clock.hooks.append(answer)
-    assert rig.power(w) == 0
+    assert _power_naming_one_patch(rig, path) == 0
     assert rig.model.status()["patched"] is True
     expect = "frag(0, 0) ok" if args["size"] == 20 else "patch dwn:0 frag(5, 1000) ok"
     assert expect in rig.text()
