@@ -82,9 +82,24 @@ def _ap_up_and_join(guest: Guest, security: str, sae: bool) -> dict[str, object]
 
 
 def test_up_ap_from_cold_wpa2_station_joins(guest: Guest) -> None:
-    """`up --ap` from a cold chip to AP; a WPA2 station joins, gets a lease and pings."""
+    """`up --ap` from a cold chip; a WPA2 station joins, pings, and `status` shows it with its IP and host name."""
     st = _ap_up_and_join(guest, "wpa2", sae=False)
     assert re.fullmatch(r"192\.168\.10\.1\d\d", str(st["lease"])), st
+    # `status --json`: the station with its MAC, the leased address and the host name it sent, typed values
+    stations = guest.status().get("stations") or []
+    mine = [s for s in stations if s.get("mac") == st["mac"]]
+    assert len(mine) == 1, (st["mac"], stations)
+    sta = mine[0]
+    assert (sta["ip"], sta["hostname"]) == (st["lease"], st["hostname"]) == (st["lease"], "twin-phone"), sta
+    assert sta["authorized"] is True and "AUTHORIZED" in sta["flags"], sta  # a real 802.11 association
+    for key in ("signal_dbm", "connected_seconds", "rx_bytes", "tx_bytes", "rx_packets", "tx_packets"):
+        assert type(sta[key]) is int, (key, sta)
+    assert sta["rx_bytes"] > 0 and sta["tx_bytes"] > 0, sta  # the lease and the pings crossed the AP
+    # plain `status`: one line for the station with its MAC, address and name
+    text = guest.r2("status")
+    assert text.ok, text.err
+    lines = [ln for ln in text.out.splitlines() if st["mac"] in ln]
+    assert len(lines) == 1 and str(st["lease"]) in lines[0] and "twin-phone" in lines[0], text.out
 
 
 def test_up_ap_from_cold_wpa3_sae_station_joins(guest: Guest) -> None:

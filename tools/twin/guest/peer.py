@@ -5,8 +5,9 @@ simulator's radio takes the lowest as the chip's and names the next one its peer
 any, is left for plain-interface tests). It is moved into its own network namespace so
 traffic really crosses the simulated medium. Subcommands print one JSON line:
 
-* ``station --ssid S --passphrase P [--sae] --out DIR``: wpa_supplicant (``-dd -t`` log in DIR)
-  joins, busybox udhcpc takes a lease, ping reaches the gateway. ``{"connected", "lease", "gateway",
+* ``station --ssid S --passphrase P [--sae] [--hostname NAME] --out DIR``: wpa_supplicant (``-dd -t``
+  log in DIR) joins, busybox udhcpc takes a lease asking for host name NAME (DHCP option 12, default
+  ``twin-phone``), ping reaches the gateway. ``{"mac", "hostname", "connected", "lease", "gateway",
   "ping", "secs": {...}}``; exit 0 only when all three happened.
 * ``upstream --ssid S --passphrase P --out DIR``: hostapd (WPA2, channel 1) + dnsmasq (DHCP only,
   ``--port=0``) at 10.99.0.1/24. ``{"enabled", "address"}``. hostapd's ``-dd`` log is written to
@@ -118,7 +119,8 @@ def station(ns: argparse.Namespace) -> dict[str, Any]:
         script.chmod(0o755)
         (RUN / "lease").unlink(missing_ok=True)
         res = subprocess.run(["ip", "netns", "exec", NS, "busybox", "udhcpc", "-i", iface, "-n", "-q", "-f",
-                              "-t", "10", "-T", "3", "-s", str(script)], capture_output=True, text=True,
+                              "-t", "10", "-T", "3", "-s", str(script), "-x", f"hostname:{ns.hostname}"],
+                             capture_output=True, text=True,
                              timeout=ns.timeout, check=False)
         (out / "udhcpc.log").write_text(res.stdout + res.stderr)
         got = text(RUN / "lease").split()
@@ -133,8 +135,9 @@ def station(ns: argparse.Namespace) -> dict[str, Any]:
             ping = p.returncode == 0
             (out / "ping.log").write_text(p.stdout + p.stderr)
             secs["ping"] = round(time.monotonic() - t2, 2)
-    return {"connected": connected, "lease": lease, "gateway": gateway, "ping": ping, "secs": secs,
-            "ok": bool(connected and lease and ping)}
+    mac = sh(["cat", f"/sys/class/net/{iface}/address"], ns=True, check=False).strip().lower() or None
+    return {"mac": mac, "hostname": ns.hostname, "connected": connected, "lease": lease, "gateway": gateway,
+            "ping": ping, "secs": secs, "ok": bool(connected and lease and ping)}
 
 
 def upstream(ns: argparse.Namespace) -> dict[str, Any]:
@@ -192,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--out", required=True)
         p.add_argument("--timeout", type=float, default=120)
         p.add_argument("--sae", action="store_true")
+        p.add_argument("--hostname", default="twin-phone", help="station: the host name udhcpc sends")
     sub.add_parser("stop")
     ns = ap.parse_args(argv)
     try:
