@@ -144,12 +144,12 @@ def apply(iface: str, lease: dict[str, Any], old: dict[str, Any] | None, netns: 
     from r2wifi.net.link import Link
 
     with Link(netns) as link:
-        idx = link.require(iface)
+        link.require(iface)
         if old and old.get("address") and old["address"] != lease["address"]:
             link.remove_address(iface, str(old["address"]))
         link.ensure_address(iface, lease["address"])
         if lease.get("router"):
-            link.ipr.route("replace", dst="0.0.0.0/0", gateway=lease["router"], oif=idx, priority=ROUTE_METRIC)
+            link.replace_default_route(iface, lease["router"], ROUTE_METRIC)
 
 
 def remove(iface: str, lease: dict[str, Any], netns: str | None = None) -> None:
@@ -157,15 +157,10 @@ def remove(iface: str, lease: dict[str, Any], netns: str | None = None) -> None:
     from r2wifi.net.link import Link
 
     with Link(netns) as link:
-        idx = link.index(iface)
-        if idx is None:
+        if not link.exists(iface):
             return
         if lease.get("router"):
-            try:
-                link.ipr.route("del", dst="0.0.0.0/0", gateway=lease["router"], oif=idx, priority=ROUTE_METRIC)
-            except Exception as err:  # noqa: BLE001 - pyroute2's NetlinkError: the route is already gone
-                if getattr(err, "code", None) is None:
-                    raise
+            link.remove_default_route(iface, lease["router"], ROUTE_METRIC)
         if lease.get("address"):
             link.remove_address(iface, str(lease["address"]))
 

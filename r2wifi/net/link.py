@@ -1,4 +1,8 @@
-"""Interface plumbing over rtnetlink (pyroute2, imported lazily): wait, MAC, addresses, link state.
+"""Interface plumbing over rtnetlink: wait, MAC, addresses, link state, bridge master, default route.
+
+The requests go through :mod:`r2wifi.net.rtnl` (standard library, no import cost worth naming);
+pyroute2 is imported only when a caller asks for :attr:`Link.ipr`, which traffic shaping
+(``net/shaping.py``, tc's many message formats) uses, so ``up`` without shaping never loads it.
 
 Rules:
 * Everything can run inside a network namespace (``netns=``): the simulator owns one, the board
@@ -7,7 +11,8 @@ Rules:
   interface already exists, then waits on the netlink socket with ``select`` until the deadline.
 * Idempotent: :meth:`Link.ensure_address` adds an address only if it is not there yet, so running
   ``r2wifi up`` twice adds nothing twice; :meth:`Link.remove_address` ignores an absent address.
-* Errors the user can act on (bad address text, missing interface) are :class:`UserError`.
+* Errors the user can act on (bad address text, missing interface) are :class:`UserError`; a refused
+  request is :class:`r2wifi.net.rtnl.NetlinkError` (an OSError with ``code``).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from types import TracebackType
 from typing import Any
 
 from r2wifi.errors import UserError
+from r2wifi.net.rtnl import RTMGRP_LINK, NetlinkError, Rtnl
 
 
 def parse_cidr(text: str, key: str = "address") -> tuple[str, int, int]:
@@ -47,19 +53,30 @@ class Link:
     def __init__(self, netns: str | None = None, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.netns = netns
         self.clock = clock
-        if netns:
-            if not _netns_exists(netns):
-                raise UserError(f"network namespace {netns!r} does not exist")
-            from pyroute2 import NetNS
+        if netns and not _netns_exists(netns):
+            raise UserError(f"network namespace {netns!r} does not exist")
+        self.nl = Rtnl(netns)
+        self._ipr: Any = None
 
-            self.ipr: Any = NetNS(netns)
-        else:
-            from pyroute2 import IPRoute
+    @property
+    def ipr(self) -> Any:
+        """pyroute2's IPRoute/NetNS in the same namespace, created on first use (traffic control)."""
+        if self._ipr is None:
+            if self.netns:
+                from pyroute2 import NetNS
 
-            self.ipr = IPRoute()
+                self._ipr = NetNS(self.netns)
+            else:
+                from pyroute2 import IPRoute
+
+                self._ipr = IPRoute()
+        return self._ipr
 
     def close(self) -> None:
-        self.ipr.close()
+        self.nl.close()
+        if self._ipr is not None:
+            self._ipr.close()
+            self._ipr = None
 
     def __enter__(self) -> Link:
         return self
@@ -71,8 +88,8 @@ class Link:
 
     # -- lookups ---------------------------------------------------------------------------------
     def index(self, ifname: str) -> int | None:
-        found = self.ipr.link_lookup(ifname=ifname)
-        return int(found[0]) if found else None
+        found = self.nl.link(ifname=ifname)
+        return found.index if found else None
 
     def require(self, ifname: str) -> int:
         idx = self.index(ifname)
@@ -85,41 +102,17 @@ class Link:
         return self.index(ifname) is not None
 
     def info(self, ifname: str) -> dict[str, Any] | None:
-        idx = self.index(ifname)
-        if idx is None:
+        li = self.nl.link(ifname=ifname)
+        if li is None:
             return None
-        msg = self.ipr.link("get", index=idx)[0]
-        return {
-            "ifname": ifname,
-            "index": idx,
-            "mac": msg.get_attr("IFLA_ADDRESS"),
-            "operstate": msg.get_attr("IFLA_OPERSTATE"),
-            "up": bool(msg["flags"] & 1),
-            "mtu": msg.get_attr("IFLA_MTU"),
-        }
+        return {"ifname": ifname, "index": li.index, "mac": li.mac, "operstate": li.operstate, "up": li.up,
+                "mtu": li.mtu}
 
     # -- waiting ---------------------------------------------------------------------------------
-    def _events_socket(self) -> Any:
-        """A second rtnetlink socket subscribed to link events only.
-
-        Separate from ``self.ipr`` on purpose: a dump request on the subscribed socket would read
-        (and drop) a broadcast that arrives meanwhile, and the wait would miss the interface.
-        """
-        from pyroute2.netlink.rtnl import RTMGRP_LINK
-
-        if self.netns:
-            from pyroute2 import NetNS
-
-            sock: Any = NetNS(self.netns)
-        else:
-            from pyroute2 import IPRoute
-
-            sock = IPRoute()
-        sock.bind(groups=RTMGRP_LINK)
-        return sock
-
     def _wait_link(self, ifname: str, timeout: float, *, present: bool, cancel: Any = None) -> bool:
-        events = self._events_socket()
+        # A second socket subscribed to link events only: a dump on the subscribed socket would read
+        # (and drop) a broadcast that arrives meanwhile, and the wait would miss the interface.
+        events = Rtnl(self.netns, groups=RTMGRP_LINK)
         try:
             deadline = self.clock() + timeout
             # Subscribed first, then looked: a change between the two is still seen as an event.
@@ -130,7 +123,7 @@ class Link:
                 # Re-check at least every second in case a burst of events was read in one go.
                 ready, _, _ = select.select([events.fileno()], [], [], min(left, 1.0))
                 if ready:
-                    events.get()
+                    events.drain()
             return True
         finally:
             events.close()
@@ -154,20 +147,21 @@ class Link:
     def set_mac(self, ifname: str, mac: str) -> bool:
         """Set a stable MAC (link briefly down if needed). Returns True if it changed."""
         mac = mac.lower()
-        idx = self.require(ifname)
-        current = self.ipr.link("get", index=idx)[0].get_attr("IFLA_ADDRESS")
-        if current == mac:
+        li = self.nl.link(ifname=ifname)
+        if li is None:
+            self.require(ifname)  # raises the UserError
+            raise AssertionError("unreachable")
+        if li.mac == mac:
             return False
-        was_up = bool(self.ipr.link("get", index=idx)[0]["flags"] & 1)
         try:
-            self.ipr.link("set", index=idx, address=mac)
-        except Exception as err:  # EBUSY on drivers that refuse while up
-            if getattr(err, "code", None) != errno.EBUSY:
+            self.nl.set_link(li.index, mac=mac)
+        except NetlinkError as err:  # EBUSY on drivers that refuse while up
+            if err.code != errno.EBUSY:
                 raise
-            self.ipr.link("set", index=idx, state="down")
-            self.ipr.link("set", index=idx, address=mac)
-            if was_up:
-                self.ipr.link("set", index=idx, state="up")
+            self.nl.set_link(li.index, up=False)
+            self.nl.set_link(li.index, mac=mac)
+            if li.up:
+                self.nl.set_link(li.index, up=True)
         return True
 
     def no_autoconf(self, ifname: str) -> None:
@@ -187,20 +181,19 @@ class Link:
                 pass
 
     def set_up(self, ifname: str, up: bool = True) -> None:
-        self.ipr.link("set", index=self.require(ifname), state="up" if up else "down")
+        self.nl.set_link(self.require(ifname), up=up)
+
+    def set_master(self, ifname: str, master: str | None) -> None:
+        """Enslave ``ifname`` to the bridge ``master`` (``None``: release it)."""
+        self.nl.set_link(self.require(ifname), master=self.require(master) if master else 0)
 
     def addresses(self, ifname: str) -> list[str]:
         """Addresses on ``ifname`` as ``addr/prefix`` strings (link-local IPv6 left out)."""
         idx = self.index(ifname)
         if idx is None:
             return []
-        out = []
-        for msg in self.ipr.get_addr(index=idx):
-            addr = msg.get_attr("IFA_ADDRESS")
-            if msg["family"] == 10 and str(addr).startswith("fe80:"):
-                continue
-            out.append(f"{addr}/{msg['prefixlen']}")
-        return out
+        return [f"{a.address}/{a.prefixlen}" for a in self.nl.addrs(idx)
+                if not (a.family == 10 and a.address.startswith("fe80:"))]
 
     def has_address(self, ifname: str, cidr: str) -> bool:
         addr, plen, _fam = parse_cidr(cidr)
@@ -217,27 +210,42 @@ class Link:
         idx = self.require(ifname)
         if self.has_address(ifname, cidr):
             return False
-        kwargs: dict[str, Any] = {}
-        if family == 10:
-            kwargs["flags"] = 0x02  # IFA_F_NODAD: usable at once, no 1-2 s of tentative state
         try:
-            self.ipr.addr("add", index=idx, address=addr, prefixlen=plen, family=family, **kwargs)
-        except Exception as err:
-            if getattr(err, "code", None) == errno.EEXIST:
+            # IPv6: IFA_F_NODAD, usable at once, no 1-2 s of tentative state
+            self.nl.add_addr(idx, addr, plen, nodad=family == 10)
+        except NetlinkError as err:
+            if err.code == errno.EEXIST:
                 return False
             raise
         return True
 
     def remove_address(self, ifname: str, cidr: str) -> bool:
         """Remove ``cidr`` from ``ifname`` if present. Returns True if it was removed."""
-        addr, plen, family = parse_cidr(cidr)
+        addr, plen, _family = parse_cidr(cidr)
         idx = self.index(ifname)
         if idx is None or not self.has_address(ifname, cidr):
             return False
         try:
-            self.ipr.addr("del", index=idx, address=addr, prefixlen=plen, family=family)
-        except Exception as err:
-            if getattr(err, "code", None) in (errno.EADDRNOTAVAIL, errno.ENODEV):
+            self.nl.del_addr(idx, addr, plen)
+        except NetlinkError as err:
+            if err.code in (errno.EADDRNOTAVAIL, errno.ENODEV):
+                return False
+            raise
+        return True
+
+    def replace_default_route(self, ifname: str, gateway: str, metric: int) -> None:
+        """The default route via ``gateway`` on ``ifname`` with ``metric`` (replacing the same one)."""
+        self.nl.replace_default_route(gateway, self.require(ifname), metric)
+
+    def remove_default_route(self, ifname: str, gateway: str, metric: int) -> bool:
+        """Remove that default route; False when it (or the interface) is already gone."""
+        idx = self.index(ifname)
+        if idx is None:
+            return False
+        try:
+            self.nl.del_default_route(gateway, idx, metric)
+        except NetlinkError as err:
+            if err.code in (errno.ESRCH, errno.ENOENT, errno.ENODEV):
                 return False
             raise
         return True

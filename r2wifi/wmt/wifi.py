@@ -116,14 +116,12 @@ class InterfaceWatcher:
             self.sleep(POLL_S)
 
     def _wait_netlink(self, predicate: Callable[[list[str]], bool], timeout: float) -> tuple[bool, list[str]]:
-        from pyroute2 import IPRoute, NetNS
+        from r2wifi.net.rtnl import RTMGRP_LINK, Rtnl
 
-        ipr = NetNS(self.netns) if self.netns else IPRoute()
-        try:
-            ipr.bind()  # RTMGRP_LINK and friends: events wake us up
+        with Rtnl(self.netns) as rt, Rtnl(self.netns, groups=RTMGRP_LINK) as events:  # events wake us up
 
             def names() -> list[str]:
-                return sorted(str(link.get_attr("IFLA_IFNAME")) for link in ipr.get_links())
+                return sorted(li.ifname for li in rt.links())
 
             deadline = self.clock() + timeout
             while True:
@@ -133,11 +131,9 @@ class InterfaceWatcher:
                 left = deadline - self.clock()
                 if left <= 0:
                     return False, now
-                ready, _w, _x = select.select([ipr], [], [], min(left, 0.5))
+                ready, _w, _x = select.select([events], [], [], min(left, 0.5))
                 if ready:
-                    ipr.get()  # drain the event(s); the listing above is the truth
-        finally:
-            ipr.close()
+                    events.drain()  # the listing above is the truth
 
 
 # ---- EIO explanation ------------------------------------------------------------------------
