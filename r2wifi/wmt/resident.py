@@ -24,6 +24,7 @@ The caller picks the backend (``backend_name`` for a spawned child, ``make_backe
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -37,7 +38,11 @@ from r2wifi.errors import UserError
 from r2wifi.wmt import driver, state
 from r2wifi.wmt.backend import Backend
 
+#: the first and the longest wait between two looks at the launcher's state record while it powers the
+#: chip (the wait grows by half each time: a quick start is seen at once, a slow one costs little CPU,
+#: which on the board is shared with the launcher doing the work)
 POLL_S = 0.005
+POLL_MAX_S = 0.05
 
 
 @dataclass
@@ -192,6 +197,7 @@ def start_resident(backend: Backend, patch_dir: str = driver.DEFAULT_PATCH_DIR, 
     t0 = time.monotonic()
     child = _fork(make_backend, patch_dir, retries)
     deadline = t0 + timeout
+    poll = POLL_S
     while True:
         st = state.read_state()
         mine = st.get("pid") == child.pid
@@ -212,4 +218,5 @@ def start_resident(backend: Backend, patch_dir: str = driver.DEFAULT_PATCH_DIR, 
             why = st.get("last_error") if mine else None
             raise UserError(f"the chip was not powered within {timeout:g} s"
                             + (f": {why}" if why else " (see launcher.log)"))
-        time.sleep(POLL_S)
+        select.select([child.err_fd], [], [], poll)  # woken early when the launcher exits or complains
+        poll = min(poll * 1.5, POLL_MAX_S)

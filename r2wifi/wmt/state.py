@@ -33,19 +33,22 @@ from r2wifi.paths import ensure_dir, state_dir
 class LauncherFiles:
     pid: Path
     lock: Path
-    log: Path
     state: Path
+
+    @property
+    def log(self) -> Path:
+        """launcher.log where the [log] setting puts it (resolved when asked: a state poll never pays for it)."""
+        from r2wifi.logdir import target
+
+        return target().path("launcher", self.pid.parent / "launcher.log")  # [log] dir, else the state dir
 
 
 ACQUIRE_PATIENCE = 0.5  # seconds a starting launcher retries a refused lock (see LauncherLock.acquire)
 
 
 def files(base: Path | None = None) -> LauncherFiles:
-    from r2wifi.logdir import target
-
     d = base or state_dir()
-    log = target().path("launcher", d / "launcher.log")  # [log] dir, else the state dir
-    return LauncherFiles(d / "launcher.pid", d / "launcher.lock", log, d / "launcher.json")
+    return LauncherFiles(d / "launcher.pid", d / "launcher.lock", d / "launcher.json")
 
 
 def _read_pid(path: Path) -> int | None:
