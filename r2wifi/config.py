@@ -8,7 +8,7 @@ Public API (stable; other modules build on it)::
     default_config() -> Config              # the documented defaults (ap.passphrase empty)
     validate(cfg) -> Config                 # raise ConfigError(s) naming the key(s), else return cfg
     check_config(cfg) -> list[ConfigError]  # every problem, in file order
-    render_default_toml(passphrase, country="DE") -> str  # the commented file `r2wifi config init` writes
+    render_default_toml(passphrase, country="auto") -> str  # the commented file `r2wifi config init` writes
     config_as_dict(cfg, masked=True) -> dict  # for `config show` (secrets masked)
     parse_rate(text) -> int                 # "8mbit" -> 8_000_000 bit/s (tc units)
     iso_countries() -> frozenset[str]
@@ -30,7 +30,12 @@ Rules:
   breaks (each one ends up in a daemon's config file), every list has a maximum length, and every
   number is finite and inside its documented range (:data:`RANGES`, also in the default file).
 * Defaults match the BPI-R2 (interface ``ap0`` as created by ``echo A > /dev/wmtWifi``, address
-  192.168.10.1/24 and fd00:b::10/64 as in frank-w's wifi.sh, channel 6, country DE).
+  192.168.10.1/24 and fd00:b::10/64 as in frank-w's wifi.sh, channel 6).
+* Country: ``ap.country`` unset or ``"auto"`` is the system's, looked up when the file loads
+  (:func:`r2wifi.net.regdb.system_country`: ``iw reg get``, then the locale's territory); when the
+  system names none it is ``"00"``, the world regulatory domain the kernel then uses (no
+  ``country_code`` in hostapd.conf: hostapd refuses 00; channels 12-13 and 5 GHz are no-IR there, so
+  ``config check`` and ``up`` refuse them naming ap.country). An explicit code is used as written.
 * ``chip.names = "mtk"`` selects the OpenWrt interface names (``mtkap0``/``mtkwlan0``) for any
   interface left unset.
 * Secrets (``ap.passphrase``, ``ap.psk``, ``sta.passphrase``, ``sta.psk``) never appear in
@@ -104,6 +109,7 @@ SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ
 TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
 """
 _ISO_SET = frozenset(_ISO.split())
+WORLD = "00"  # the world regulatory domain: what ap.country "auto" becomes when the system names no country
 
 # 5 GHz 20 MHz channel numbers hostapd accepts (UNII-1..3, incl. DFS ranges).
 CHANNELS_5GHZ = frozenset(
@@ -183,7 +189,7 @@ class APConfig:
     passphrase: str = field(default="", repr=False)
     psk: str = field(default="", repr=False)  # 64 hex digits instead of a passphrase (wpa2 only)
     security: str = "wpa2"  # wpa2 | wpa3 | wpa2-wpa3 | open
-    country: str = "DE"  # ISO 3166-1 alpha-2, or "auto" (iw reg get, then the locale, at load time)
+    country: str = "auto"  # ISO 3166-1 alpha-2, "00" (world), or "auto": the system's at load time, else 00
     hw_mode: str = "g"  # g (2.4 GHz) | a (5 GHz) | b
     channel: int = 6
     ieee80211n: bool = True
@@ -473,11 +479,10 @@ def _resolve(cfg: Config) -> Config:
     if not ap.interface:
         ap = dataclasses.replace(ap, interface="mtkap0" if mtk else "ap0")
     if ap.country == "auto":
-        from r2wifi.net.regdb import system_country  # runs `iw reg get`: only for "auto"
+        from r2wifi.net import regdb  # runs `iw reg get`: only for "auto"
 
-        found = system_country()
-        if found in _ISO_SET:
-            ap = dataclasses.replace(ap, country=found)
+        found = regdb.system_country()
+        ap = dataclasses.replace(ap, country=found if found in _ISO_SET else WORLD)
     sta = cfg.sta
     if not sta.interface:
         sta = dataclasses.replace(sta, interface="mtkwlan0" if mtk else "wlan0")
@@ -821,11 +826,9 @@ def _check_ap(ap: APConfig, found: _Problems) -> None:
     run(("ap.security", "ap.passphrase", "ap.psk"), lambda: _check_security("ap", ap.security, ap.passphrase, ap.psk))
 
     def country() -> None:
-        if ap.country == "auto":
-            raise ConfigError("ap.country", "auto: the system's country is unknown (no `iw reg get` country, no "
-                                            "locale territory); set it, e.g. \"DE\"")
-        if ap.country not in _ISO_SET:
-            raise ConfigError("ap.country", f"{ap.country!r} is not an ISO 3166-1 alpha-2 code (e.g. DE, US, JP)")
+        if ap.country not in _ISO_SET and ap.country != WORLD:
+            raise ConfigError("ap.country", f"{ap.country!r} is not an ISO 3166-1 alpha-2 code (e.g. DE, US, JP), "
+                                            "\"auto\" or \"00\"")
 
     run(("ap.country",), country)
     run(("ap.hw_mode",), lambda: _check_choice("ap.hw_mode", ap.hw_mode, HW_MODES))
@@ -1021,11 +1024,11 @@ def dump_toml(cfg: Config, *, masked: bool = True) -> str:
     return "\n".join(lines)
 
 
-def render_default_toml(passphrase: str, country: str = "DE") -> str:
+def render_default_toml(passphrase: str, country: str = "auto") -> str:
     """The commented default file written by ``r2wifi config init`` (with the given passphrase and
     country; `config init` passes the system's, see :func:`r2wifi.net.regdb.system_country`)."""
     text = _DEFAULT_TEMPLATE.replace("@PASSPHRASE@", toml_value(passphrase))
-    return text.replace('country = "DE"', f"country = {toml_value(country)}", 1)
+    return text.replace('country = "auto"', f"country = {toml_value(country)}", 1)
 
 
 _DEFAULT_TEMPLATE = """\
@@ -1047,8 +1050,9 @@ ssid = "BPI-R2"             # 1-32 bytes (UTF-8)
 passphrase = @PASSPHRASE@   # WPA2: 8-63 printable ASCII characters
 psk = ""                    # or a raw 64-hex-digit PSK instead of the passphrase (wpa2 only)
 security = "wpa2"           # wpa2 | wpa3 (SAE) | wpa2-wpa3 (transition) | open
-country = "DE"              # ISO 3166-1 alpha-2; sets ieee80211d and the allowed channels (`config init`:
-                            # from `iw reg get`, else the locale); "auto": that lookup at every start
+country = "auto"            # ISO 3166-1 alpha-2 (sets ieee80211d and the allowed channels); "auto" (also
+                            # when unset): `iw reg get`, else the locale, at every start; when the system
+                            # names none, "00": the world domain (channels 1-11, no 5 GHz AP)
 hw_mode = "g"               # g: 2.4 GHz (channels 1-13) | a: 5 GHz | b
 channel = 6                 # 1-177: 1-13 with g (14: b in JP only); 36-177 (5 GHz list) with a
 ieee80211n = true

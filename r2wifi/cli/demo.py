@@ -247,5 +247,7 @@ def _print_ap(console: Any, ap: dict[str, Any] | None, skipped: str | None) -> N
                       f"{escape(v['summary'])} (exit {diag['exit']})")
         for f in diag.get("findings", [])[:6]:
             console.print(f"  {escape(f)}")
+        if diag.get("note"):
+            console.print(f"  note: {escape(diag['note'])}")
     elif diag:
         console.print(f"[bold]r2wifi diagnose[/bold]: {escape(str(diag.get('error')))}")

@@ -11,7 +11,9 @@ through the same command code a user runs (in-process :func:`r2wifi.cli.main.mai
    station (a WPA2 4-way handshake needs a radio: ``r2wifi sim start --cuse --radio hwsim``), and
    ``busybox udhcpc`` gets a lease from dnsmasq under the host name ``demo-phone``;
 3. ``status``: the client with its MAC, address and host name;
-4. ``diagnose`` over r2wifi's captured logs of this session: the verdict;
+4. ``diagnose`` over r2wifi's captured logs of this session: the verdict, and (:func:`wired_note`) why it
+   counts no station connect on the wired simulator (hostapd logs no association there) with the lease
+   dnsmasq logged instead; ``status`` says the same of the station (authorization does not apply);
 5. ``down`` (by :func:`take_down`, from the demo's cleanup).
 
 Without root only the chip steps run, and :func:`why_not` says why the rest is skipped. Each step's
@@ -24,6 +26,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -153,9 +156,29 @@ def ap_story(base: Path, fw: Path, air: str | None, state: Path,
         result = json.loads(text)
         out["diagnose"] = {"exit": rc, "verdict": result["verdict"],
                            "findings": [f"{f['severity']} {f['code']} {f['title']}" for f in result["findings"]]}
+        note = wired_note(out["status"], result, state / "logs")
+        if note:
+            out["diagnose"]["note"] = note
     except (ValueError, KeyError, TypeError):
         out["diagnose"] = {"exit": rc, "error": err or "no result"}
     return out
+
+
+def wired_note(status: dict[str, Any], diagnosis: dict[str, Any], logs: Path) -> str | None:
+    """Why ``diagnose`` counts no station although one joined: on the wired simulator hostapd logs no
+    802.11 association or handshake (it only saw EAPOL-Start); the join is in dnsmasq's log. None when
+    hostapd did not run wired, or diagnose counted every listed station."""
+    if ((status.get("hostapd") or {}).get("driver") != "wired"
+            or int((diagnosis.get("metrics") or {}).get("stations") or 0) >= len(status.get("stations") or [])):
+        return None
+    leased = []
+    dhcp = "\n".join(p.read_text(errors="replace") for p in sorted(logs.glob("dnsmasq*.log")))
+    for sta in status.get("stations") or []:
+        if sta.get("ip") and re.search(rf"DHCPACK\(\S+\) {re.escape(sta['ip'])} {re.escape(sta['mac'])}", dhcp):
+            leased.append(f"{sta['mac']} {sta['ip']}" + (f" ({sta['hostname']})" if sta.get("hostname") else ""))
+    seen = f"; dnsmasq's log has its lease: {', '.join(leased)}" if leased else ""
+    return ("hostapd runs with driver=wired on the simulator's veth: no 802.11 association or key handshake "
+            f"to log, so diagnose counts no station connect{seen}")
 
 
 def take_down(cfg: str | None) -> None:

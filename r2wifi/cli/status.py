@@ -13,9 +13,11 @@ numbers are numbers)::
     interface_state {index, up, mac, addresses: [str], shaping: {...}} | null
     daemons        {hostapd|dnsmasq|wpa_supplicant|dhcpc|supervisor: {pid: int|null, log: str}}
     supervisor     see below | null
-    hostapd        {state: str, ssid: str, bssid: str, channel: int, freq_mhz: int, num_stations: int} | null
+    hostapd        {state: str, ssid: str, bssid: str, channel: int|null, freq_mhz: int|null, num_stations: int,
+                    driver: str|null (wired: no radio, channel and freq_mhz null)} | null
     stations       [{mac: str, ip: str|null, hostname: str|null (both from dnsmasq's lease),
-                     authorized: bool, flags: [str], signal_dbm: int|null, connected_seconds: int|null,
+                     authorized: bool|null (null: wired driver, no 802.11 authorization),
+                     flags: [str], signal_dbm: int|null, connected_seconds: int|null,
                      inactive_ms: int|null, rx_bytes, tx_bytes, rx_packets, tx_packets: int|null,
                      rx_rate_mbps, tx_rate_mbps: float|null, identity: str|null (802.1X)}]
     wpa_supplicant {wpa_state, ssid, bssid, freq, key_mgmt, ip_address: str} | null  (station mode)

@@ -8,7 +8,7 @@ Public API::
     channel_mhz(hw_mode, channel) -> int     # centre frequency of a 20 MHz channel
     check_channel(domain, hw_mode, channel, width_mhz=20) -> Verdict
     system_country(run=subprocess.run, env=os.environ) -> str | None   # `iw reg get`, then the locale
-    check_config(cfg, db) -> (problems, notes)   # ap.channel against ap.country's rules; DFS notes
+    check_config(cfg, db) -> (problems, notes)   # ap.channel against ap.country's rules; DFS and 00 notes
     cac_wait(cfg) -> int                     # seconds hostapd listens for radar before AP-ENABLED (0: none)
 
 The file format (facts from wireless-regdb's README/db2fw.py and the kernel's reg.c; all big-endian):
@@ -26,6 +26,9 @@ Rules:
 * Parsing never trusts the file: a bad magic, version, pointer or length is a :class:`RegDbError`
   (a UserError: one line, exit 2), never an IndexError or struct.error. The file is at most
   ``MAX_BYTES``; the signature (``regulatory.db.p7s``) is the kernel's business, not checked here.
+* Country 00 (the world domain: ``ap.country`` "auto" when the system names none, r2wifi.config): a
+  channel it does not allow for an AP is a problem of ``ap.country`` (set the country), never of the
+  channel; a usable one gets a note saying what 00 limits.
 * DFS: before a DFS channel may send, the AP listens for radar (channel availability check, CAC):
   60 s, and 600 s on the weather-radar channels 5600-5650 MHz in the ETSI region (EN 301 893);
   hostapd stays in state DFS meanwhile.
@@ -42,7 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from r2wifi.config import Config
+from r2wifi.config import WORLD, Config
 from r2wifi.errors import ConfigError, UserError
 
 MAGIC = b"RGDB"
@@ -279,9 +282,17 @@ def check_config(cfg: Config, db: RegDb) -> tuple[list[ConfigError], list[str]]:
         return [ConfigError("ap.country", f"{ap.country} is not in the regulatory database")], []
     width = ap_width(ap.ht_capab) if ap.ieee80211n else 20
     verdict = check_channel(domain, ap.hw_mode, ap.channel, width)
+    world = ap.country == WORLD
     if not verdict.allowed:
+        if world:  # the fix is the country, not the channel
+            return [ConfigError("ap.country", f"00, the world domain (the system names no country), does not "
+                                              f"allow an AP on channel {ap.channel}: "
+                                              "set ap.country to yours, e.g. \"DE\"")], []
         return [ConfigError("ap.channel", verdict.reason)], []
     notes = []
+    if world:
+        notes.append("ap.country: 00, the world domain (the system names no country): 2.4 GHz channels 1-11 "
+                     "only, no 5 GHz AP, no country in the beacon; set ap.country to yours")
     if verdict.dfs:
         weather = " (weather-radar channel)" if verdict.cac_seconds >= WEATHER_CAC_SECONDS else ""
         notes.append(f"ap.channel: {ap.channel} is a DFS channel in {ap.country}{weather}: hostapd listens for "

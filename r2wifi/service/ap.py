@@ -7,8 +7,10 @@ our own, every address once). What ``up`` did is recorded in ``<state_dir>/ap/up
 undoes exactly that record and nothing else (it never touches daemons, addresses or tables that
 r2wifi did not create), then removes the record, the generated files and the control sockets.
 What differs between AP and station is data, not branches: :data:`MODES` holds each mode's
-ordered ``up`` steps, its daemons (with the setting that enables each) and the steps that start
-them (``up`` and every recovery rung), and the daemon rung 0 restarts by default.
+ordered ``up`` steps, its interface steps (the AP's MAC, addresses or bridge, shaping and NAT; the
+station only sets the link up), its daemons (with the setting that enables each) and the steps that
+start them (``up`` and every recovery rung), what ``status`` adds for it, and the daemon rung 0
+restarts by default. No step method asks which mode it is in.
 
     chip (chip.enabled only):  chip init -> chip launch --daemon -> wifi ap|sta
     interface:                 wait for it (netlink events) -> stable MAC -> addresses -> link up
@@ -97,8 +99,18 @@ def backend_facts(name: str) -> tuple[str | None, bool]:
     from r2wifi.backends import get_backend
 
     backend = get_backend(name)
-    wired = getattr(backend, "wired_ap", backend.name == "sim")
-    return backend.netns(), bool(wired)
+    return backend.netns(), _wired(backend)
+
+
+def backend_wired(name: str) -> bool:
+    """The AP interface of backend ``name`` is wired (the simulator's veth), without asking for its namespace."""
+    from r2wifi.backends import get_backend
+
+    return _wired(get_backend(name))
+
+
+def _wired(backend: Any) -> bool:
+    return bool(getattr(backend, "wired_ap", backend.name == "sim"))
 
 
 class ApLock:
@@ -247,16 +259,26 @@ class ModeSteps:
     section: str  # the configuration section that names the interface
     daemons: tuple[tuple[str, Callable[[Config], bool]], ...]  # (daemon, started when) in start order
     start: tuple[str, ...]  # the steps that start the daemons (up, and every recovery rung)
+    #: checks ``up`` (and ``reload``, on the new file) run before touching anything: methods taking the
+    #: configuration, returning notes, raising a ConfigError to refuse (:meth:`ApController.preflight`)
+    check: tuple[str, ...] = ()
+    #: what ``configure_interface`` does once the interface is there, in order (methods taking the record,
+    #: the open Link and the interface index; ``up`` and every recovery rung)
+    interface: tuple[str, ...] = ("iface_up",)
+    #: what ``status`` adds for the mode (methods taking the status dict being built)
+    status: tuple[str, ...] = ()
     up: tuple[str, ...] = ("chip_up", "configure_interface", "start_daemons")
 
 
 MODES: dict[str, ModeSteps] = {
     "ap": ModeSteps("hostapd", "ap",
                     (("hostapd", _always), ("dnsmasq", lambda c: c.dhcp.enabled and not c.nat.bridge)),
-                    ("start_hostapd", "reapply_addresses", "start_dnsmasq")),
+                    ("start_hostapd", "reapply_addresses", "start_dnsmasq"), check=("check_regulatory",),
+                    interface=("iface_mac", "iface_addresses", "iface_up", "iface_shaping", "iface_nat")),
     "sta": ModeSteps("wpa_supplicant", "sta",
                      (("wpa_supplicant", _always), ("dhcpc", lambda c: c.sta.dhcp)),
-                     ("start_wpa_supplicant", "start_dhcp_client")),
+                     ("start_wpa_supplicant", "start_dhcp_client"),
+                     interface=("iface_up",), status=("status_dhcp_lease",)),
 }
 
 
@@ -346,6 +368,7 @@ class ApController:
         record = self.read_record()
         if record.mode and record.mode != mode:
             raise UserError(f"r2wifi is up in {record.mode} mode; run 'r2wifi down' first")
+        self.preflight()
         record.mode, record.interface, record.backend = mode, self.interface, self.backend
         record.chip, record.config = self.cfg.chip.enabled, self.cfg.source
         if record.started_at is None:
@@ -357,6 +380,36 @@ class ApController:
         record.up_at = time.time()
         self.write_record(record)
         return record
+
+    def preflight(self, cfg: Config | None = None) -> list[str]:
+        """The mode's checks (:attr:`ModeSteps.check`) on ``cfg`` (default: ours) before anything is touched:
+        ConfigError (exit 2) when one refuses, else the notes (also logged as step lines)."""
+        notes: list[str] = []
+        for name in self.steps.check:
+            notes += getattr(self, name)(cfg or self.cfg)
+        for note in notes:
+            self.step(f"note: {note}")
+        return notes
+
+    def check_regulatory(self, cfg: Config) -> list[str]:
+        """The AP's channel against its country's rules in the system's regulatory.db: the check and message
+        of ``config check`` (:func:`r2wifi.net.regdb.check_config`), so a forbidden channel is a ConfigError
+        naming ap.channel or ap.country; a DFS channel gives a note on how long hostapd listens for radar.
+        Not checked (no notes) with the wired driver (no radio) or without a database (the kernel still
+        enforces its own rules)."""
+        from r2wifi.net import regdb
+
+        driver = "wired" if cfg.chip.enabled and backend_wired(self.backend) else cfg.ap.driver
+        if driver == "wired" or not cfg.ap.enabled:
+            return []
+        try:
+            db = regdb.load()
+        except regdb.RegDbError:
+            return []
+        problems, notes = regdb.check_config(cfg, db)
+        if problems:
+            raise problems[0]
+        return notes
 
     def chip_up(self, record: UpRecord) -> None:
         """chip init -> launcher -> WiFi mode (chip.enabled only); then the backend's namespace is known."""
@@ -376,8 +429,8 @@ class ApController:
         record.wifi = self.mode
 
     def configure_interface(self, record: UpRecord) -> None:
-        """Wait for the interface, then MAC, addresses, link up, shaping and NAT (all idempotent)."""
-        from r2wifi.net import nat, shaping
+        """Wait for the interface, then the mode's interface steps (:attr:`ModeSteps.interface`: the AP's MAC,
+        addresses or bridge, link up, shaping, NAT; the station's link up), all idempotent."""
         from r2wifi.net.link import Link
 
         ifname = self.interface
@@ -389,36 +442,56 @@ class ApController:
                 raise Cancelled(str(err)) from None
             except TimeoutError as err:
                 raise UserError(str(err), hint="is ap.interface / chip.names right?") from None
-            if self.mode == "ap" and self.cfg.ap.mac:
-                link.set_mac(ifname, self.cfg.ap.mac)
             record.ifindex = idx
-            added: list[str] = list(record.addresses)
-            want: list[str] = []
-            if self.mode == "ap" and self.cfg.nat.bridge:
-                bridge = link.require(self.cfg.nat.bridge)
-                link.ipr.link("set", index=idx, master=bridge)
-                record.bridge = self.cfg.nat.bridge
-            elif self.mode == "ap":
-                link.no_autoconf(ifname)
-                for cidr in (self.cfg.ap.address4, self.cfg.ap.address6):
-                    if not cidr:
-                        continue
-                    want.append(cidr)
-                    # Only addresses we added are ours to remove on `down`.
-                    if link.ensure_address(ifname, cidr) and cidr not in added:
-                        added.append(cidr)
-            record.addresses = added
-            record.want_addresses = want
-            link.set_up(ifname)
-            if self.mode == "ap" and self.cfg.shaping.enabled:
-                plan = shaping.ShapingPlan("htb", self.cfg.shaping.rate_bps)
-                same = (record.shaping or {}).get("rate") == self.cfg.shaping.rate
-                if not same:
-                    shaping.apply(link.ipr, idx, plan)  # a new rate: replace what is there
-                if not same or shaping.ensure(link.ipr, idx, plan):
-                    self.step(f"shaping htb {self.cfg.shaping.rate}")
-                record.shaping = {"kind": plan.kind, "rate": self.cfg.shaping.rate}
-        if self.mode == "ap" and self.cfg.nat.uplink and not self.cfg.nat.bridge:
+            for name in self.steps.interface:
+                getattr(self, name)(record, link, idx)
+
+    def iface_mac(self, record: UpRecord, link: Any, idx: int) -> None:
+        """ap.mac, when set, on the AP interface."""
+        if self.cfg.ap.mac:
+            link.set_mac(self.interface, self.cfg.ap.mac)
+
+    def iface_addresses(self, record: UpRecord, link: Any, idx: int) -> None:
+        """The AP's addresses (only those we added are ours to remove on ``down``), or its bridge port."""
+        ifname = self.interface
+        added: list[str] = list(record.addresses)
+        want: list[str] = []
+        if self.cfg.nat.bridge:
+            link.set_master(ifname, self.cfg.nat.bridge)
+            record.bridge = self.cfg.nat.bridge
+        else:
+            link.no_autoconf(ifname)
+            for cidr in (self.cfg.ap.address4, self.cfg.ap.address6):
+                if not cidr:
+                    continue
+                want.append(cidr)
+                if link.ensure_address(ifname, cidr) and cidr not in added:
+                    added.append(cidr)
+        record.addresses = added
+        record.want_addresses = want
+
+    def iface_up(self, record: UpRecord, link: Any, idx: int) -> None:
+        link.set_up(self.interface)
+
+    def iface_shaping(self, record: UpRecord, link: Any, idx: int) -> None:
+        """[shaping] on the AP interface: HTB at the configured rate (replaced when the rate changed)."""
+        from r2wifi.net import shaping
+
+        if not self.cfg.shaping.enabled:
+            return
+        plan = shaping.ShapingPlan("htb", self.cfg.shaping.rate_bps)
+        same = (record.shaping or {}).get("rate") == self.cfg.shaping.rate
+        if not same:
+            shaping.apply(link.ipr, idx, plan)  # a new rate: replace what is there
+        if not same or shaping.ensure(link.ipr, idx, plan):
+            self.step(f"shaping htb {self.cfg.shaping.rate}")
+        record.shaping = {"kind": plan.kind, "rate": self.cfg.shaping.rate}
+
+    def iface_nat(self, record: UpRecord, link: Any, idx: int) -> None:
+        """nat.uplink (routed AP only): our nft table masquerading the AP subnet."""
+        from r2wifi.net import nat
+
+        if self.cfg.nat.uplink and not self.cfg.nat.bridge:
             subnet = str(self.cfg.ap.network4.network)
             nat.enable(subnet, self.cfg.nat.uplink, self.netns)
             record.nat = {"subnet": subnet, "uplink": self.cfg.nat.uplink}
@@ -908,7 +981,7 @@ class ApController:
                         if link.remove_address(ifname, cidr):
                             done.append(f"removed {cidr}")
                     if record.bridge:
-                        link.ipr.link("set", index=idx, master=0)
+                        link.set_master(ifname, None)
         if record.chip and record.wifi:
             try:
                 self.chip.wifi("off")
@@ -926,7 +999,7 @@ class ApController:
     # -- status ----------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         record = self.read_record()
-        if record.mode in ("ap", "sta"):
+        if record.mode in MODES:
             self.mode = str(record.mode)
         from r2wifi.service.clients import SCHEMA_VERSION
 
@@ -964,13 +1037,18 @@ class ApController:
         out["state"] = "down" if not record.up_at else ("degraded" if problems else "up")
         out["up"] = out["state"] == "up"
         out["up_since"] = record.up_at  # epoch seconds the bring-up finished (None: not up)
-        out["hostapd"], out["stations"] = self._hostapd_status(out["interface"])
+        out["hostapd"], out["stations"] = self._hostapd_status(out["interface"], record.hostapd_driver)
         out["wpa_supplicant"] = self._wpas_status(out["interface"])
-        if out.get("mode") == "sta":
-            from r2wifi.net.dhcpc import read_lease
-
-            out["dhcp_lease"] = read_lease(self.dir, self.cfg.sta.interface)
+        if record.mode in MODES:
+            for name in self.steps.status:
+                getattr(self, name)(out)
         return out
+
+    def status_dhcp_lease(self, out: dict[str, Any]) -> None:
+        """Station mode: the lease its DHCP client holds."""
+        from r2wifi.net.dhcpc import read_lease
+
+        out["dhcp_lease"] = read_lease(self.dir, self.cfg.sta.interface)
 
     def _supervisor_status(self, pid: int | None) -> dict[str, Any] | None:
         """What the running supervisor last published (``supervisor.json``), or None without one."""
@@ -1017,7 +1095,8 @@ class ApController:
         except (UserError, OSError) as err:
             return {"error": str(err)}
 
-    def _hostapd_status(self, ifname: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    def _hostapd_status(self, ifname: str,
+                        driver: str | None = None) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
         from r2wifi.hostap.ctrl import CtrlError
 
         path = self.daemons.ctrl_path("hostapd")
@@ -1026,6 +1105,6 @@ class ApController:
         from r2wifi.service import clients  # the typed station / hostapd shapes (one home)
 
         try:
-            return clients.query(path, clients.lease_file(self.daemons))
+            return clients.query(path, clients.lease_file(self.daemons), driver)
         except CtrlError as err:
             return {"error": str(err)}, []

@@ -6,9 +6,9 @@ Public API::
     parse_leases(text) -> dict[mac, Lease]           # dnsmasq's dhcp-leasefile (IPv4 lines)
     read_leases(path) -> dict[mac, Lease]            # the same from a file; missing/unreadable -> {}
     join(stations, leases) -> list[Station]          # ip / hostname filled in from the leases
-    ap_summary(status_kv) -> dict                    # hostapd STATUS -> the typed ``hostapd`` object
+    ap_summary(status_kv, driver=None) -> dict       # hostapd STATUS -> the typed ``hostapd`` object
     lease_file(daemons) -> Path                      # where r2wifi's dnsmasq keeps its leases
-    query(ctrl_path, lease_path) -> (hostapd, [station dicts])   # the live look: STATUS + STA walk + leases
+    query(ctrl_path, lease_path, driver=None) -> (hostapd, [station dicts])   # STATUS + STA walk + leases
 
 Rules:
 * One home for the shape of a client: ``status`` (text, ``--json``, ``--watch``) and ``metrics``
@@ -16,6 +16,11 @@ Rules:
   schema version :data:`SCHEMA_VERSION`) and change only with that number.
 * Values are typed: numbers are ints/floats, absent facts are ``None`` (the wired driver of the
   simulator reports no signal or rates), never strings such as ``"-48"``.
+* The wired driver (``driver=wired``: the simulator's veth, an 802.3 link) has no 802.11 association
+  and no key handshake: a station there is one hostapd saw send EAPOL-Start, ``authorized`` is
+  ``None`` unless hostapd flags it AUTHORIZED (does not apply, not "refused"), its text line says so,
+  and ``hostapd`` carries
+  ``driver: "wired"`` with ``channel``/``freq_mhz`` ``None`` (there is no radio; hostapd says 0).
 * Pure functions on text (sans-IO); only :func:`read_leases` reads a file and :func:`query` talks to
   hostapd's control socket (raises :class:`r2wifi.hostap.ctrl.CtrlError`).
 
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
     from r2wifi.service.daemons import Daemons
 
 SCHEMA_VERSION = 1  # of `status --json` (the station and hostapd objects below and the top level)
+WIRED = "wired"  # hostapd's driver on an 802.3 link (the simulator's veth)
 
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _FLAG_RE = re.compile(r"\[([^\]]+)\]")
@@ -64,7 +70,7 @@ class Station:
     mac: str
     ip: str | None = None
     hostname: str | None = None
-    authorized: bool = False
+    authorized: bool | None = False  # None: does not apply (wired driver: no 802.11 authorization)
     flags: tuple[str, ...] = ()
     signal_dbm: int | None = None
     connected_seconds: int | None = None
@@ -159,11 +165,14 @@ def join(stations: Iterable[Station], leases: Mapping[str, Lease]) -> list[Stati
     return sorted(out, key=lambda s: s.mac)
 
 
-def ap_summary(kv: Mapping[str, str]) -> dict[str, Any]:
-    """hostapd's STATUS -> ``{state, ssid, bssid, channel, freq_mhz, num_stations}`` (typed)."""
+def ap_summary(kv: Mapping[str, str], driver: str | None = None) -> dict[str, Any]:
+    """hostapd's STATUS -> ``{state, ssid, bssid, channel, freq_mhz, num_stations, driver}`` (typed; ``driver``
+    is the one r2wifi started hostapd with, None when not known; no radio (wired): no channel)."""
+    radio = driver != WIRED
     return {"state": kv.get("state"), "ssid": kv.get("ssid[0]"), "bssid": kv.get("bssid[0]"),
-            "channel": _int(kv.get("channel")), "freq_mhz": _int(kv.get("freq")),
-            "num_stations": _int(kv.get("num_sta[0]"))}
+            "channel": _int(kv.get("channel")) if radio else None,
+            "freq_mhz": _int(kv.get("freq")) if radio else None,
+            "num_stations": _int(kv.get("num_sta[0]")), "driver": driver}
 
 
 def lease_file(daemons: Daemons) -> Path:
@@ -206,15 +215,21 @@ STATION_COLUMNS = ("MAC", "IP", "name", "signal", "connected", "rx", "tx", "rx/t
 
 def station_line(sta: Mapping[str, Any]) -> str:
     mac, ip, name, sig, conn, rx, tx, rate = station_cells(sta)
+    auth = sta.get("authorized", True)
     return (f"{mac} {ip} {name}, signal {sig}, connected {conn}, rx {rx} tx {tx}, rate {rate}"
-            + ("" if sta.get("authorized", True) else ", not authorized"))
+            + (", wired link (802.3): no association or key handshake to authorize" if auth is None
+               else "" if auth else ", not authorized"))
 
 
-def query(ctrl_path: Path, lease_path: Path | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """hostapd's STATUS and every station (STA-FIRST/NEXT) joined with the leases, as JSON-ready dicts."""
+def query(ctrl_path: Path, lease_path: Path | None,
+          driver: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """hostapd's STATUS and every station (STA-FIRST/NEXT) joined with the leases, as JSON-ready dicts
+    (``driver``: the one hostapd runs with; ``wired`` -> ``authorized`` None, see the rules above)."""
     from r2wifi.hostap.ctrl import CtrlClient
 
     with CtrlClient(ctrl_path, timeout=2.0) as c:
         st = c.status()
         found = [parse_station(mac, kv) for mac, kv in c.all_sta().items()]
-    return ap_summary(st), [s.as_dict() for s in join(found, read_leases(lease_path))]
+    if driver == WIRED:
+        found = [s if s.authorized else dataclasses.replace(s, authorized=None) for s in found]
+    return ap_summary(st, driver), [s.as_dict() for s in join(found, read_leases(lease_path))]

@@ -466,9 +466,12 @@ class Supervisor:
 
         try:
             new = load(self.config_arg)
+            notes = self.ctl.preflight(new)  # the mode's checks of `up` (a channel the country forbids)
         except UserError as err:
             self.say(f"SIGHUP: configuration not reloaded ({err}); keeping the one in use")
             return
+        for note in notes:
+            self.say(f"configuration: {note}")
         changed = config_changes(self.ctl.cfg, new)
         if not changed:
             self.say("SIGHUP: configuration re-read; nothing changed")

@@ -37,12 +37,18 @@ def toml(**sections: dict[str, object]) -> str:
     return "\n".join(out) + "\n"
 
 
-def test_defaults_match_the_board():
-    """The defaults are the BPI-R2 ones: ap0, 192.168.10.1/24, fd00:b::10/64, channel 6, DE, DHCP .100-.199."""
+def test_defaults_match_the_board(monkeypatch: pytest.MonkeyPatch):
+    """The defaults are the BPI-R2 ones: ap0, 192.168.10.1/24, fd00:b::10/64, channel 6, the system's country
+    (00 when it names none), DHCP .100-.199."""
+    from r2wifi.net import regdb
+
+    monkeypatch.setattr(regdb, "system_country", lambda: None)
+    assert default_config().ap.country == "00"
+    monkeypatch.setattr(regdb, "system_country", lambda: "FR")
     cfg = default_config()
     assert cfg.ap.interface == "ap0" and cfg.sta.interface == "wlan0"
     assert cfg.ap.address4 == "192.168.10.1/24" and cfg.ap.address6 == "fd00:b::10/64"
-    assert (cfg.ap.channel, cfg.ap.country, cfg.ap.hw_mode) == (6, "DE", "g")
+    assert (cfg.ap.channel, cfg.ap.country, cfg.ap.hw_mode) == (6, "FR", "g")
     assert (cfg.dhcp.range_start, cfg.dhcp.range_end) == ("192.168.10.100", "192.168.10.199")
     assert cfg.shaping.enabled is False and cfg.shaping.rate_bps == 8_000_000
     assert cfg.chip.firmware_dir == "/etc/firmware"
@@ -248,9 +254,9 @@ def test_cli_bad_values_exit_2_and_write_nothing(run_cli, tmp_path: Path, sectio
 
 
 def test_cli_check_accepts_a_good_file(run_cli, tmp_path: Path):
-    """`config check` on a valid 0600 file prints ok, exits 0 and warns about nothing."""
+    """`config check` on a valid 0600 file naming its country prints ok, exits 0 and warns about nothing."""
     f = tmp_path / "good.toml"
-    f.write_text(toml())
+    f.write_text(toml(ap={"country": "DE"}))
     f.chmod(0o600)
     p = run_cli("config", "check", "--config", str(f))
     assert p.returncode == 0 and p.stdout.startswith("ok: ") and p.stderr == ""

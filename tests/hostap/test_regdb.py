@@ -171,7 +171,7 @@ def test_system_country_from_iw_then_locale():
 
 def test_config_init_writes_the_system_country(run_cli, tmp_path: Path):
     """`config init` takes the country from the locale when `iw reg get` has none (no radio here),
-    --country overrides it, and with neither it writes DE with a note."""
+    --country overrides it, and with neither it writes "auto" (00 until the system names one) with a note."""
     env = {"LC_ALL": "", "LC_CTYPE": "", "LANG": "fr_FR.UTF-8", "PATH": str(tmp_path)}  # no iw on PATH
     p = run_cli("config", "init", str(tmp_path / "a.toml"), env=env)
     assert p.returncode == 0, p.stderr
@@ -179,8 +179,8 @@ def test_config_init_writes_the_system_country(run_cli, tmp_path: Path):
     p = run_cli("config", "init", str(tmp_path / "b.toml"), "--country", "JP", env=env)
     assert p.returncode == 0 and parse_config((tmp_path / "b.toml").read_text()).ap.country == "JP"
     p = run_cli("config", "init", str(tmp_path / "c.toml"), env={**env, "LANG": "C.UTF-8"})
-    assert p.returncode == 0 and "country is unknown" in p.stderr
-    assert parse_config((tmp_path / "c.toml").read_text()).ap.country == "DE"
+    assert p.returncode == 0 and "country is unknown" in p.stderr and "00" in p.stderr
+    assert 'country = "auto"' in (tmp_path / "c.toml").read_text()
 
 
 def _cfg_file(tmp_path: Path, ap: str) -> Path:
@@ -199,7 +199,7 @@ def test_config_check_against_the_country(run_cli, tmp_path: Path):
     p = run_cli("config", "check", "--config", str(f), "--regdb", str(db))
     assert p.returncode == 2 and p.stderr.startswith("r2wifi: error: ap.channel: channel 13")
     assert p.stderr.count("\n") == 1
-    f = _cfg_file(tmp_path, 'hw_mode = "a"\nchannel = 124\n')
+    f = _cfg_file(tmp_path, 'country = "DE"\nhw_mode = "a"\nchannel = 124\n')
     p = run_cli("config", "check", "--config", str(f), "--regdb", str(db))
     assert p.returncode == 0 and "DFS channel in DE" in p.stderr and "600 s" in p.stderr
     f = _cfg_file(tmp_path, 'country = "FR"\n')
@@ -226,7 +226,7 @@ def test_cac_wait_extends_the_start_up_wait(tiny: regdb.RegDb, tmp_path: Path, m
     """`up` waits for AP-ENABLED that much longer: the CAC time on a DFS channel, 0 elsewhere, on the wired
     test bed, or without a database."""
     def cfg(ap: str):
-        return parse_config('[ap]\npassphrase = "correct horse battery"\n' + ap)
+        return parse_config('[ap]\npassphrase = "correct horse battery"\ncountry = "DE"\n' + ap)
 
     assert regdb.cac_wait(cfg('hw_mode = "a"\nchannel = 52\n'), tiny) == 60
     assert regdb.cac_wait(cfg('hw_mode = "a"\nchannel = 120\n'), tiny) == 600
@@ -238,13 +238,11 @@ def test_cac_wait_extends_the_start_up_wait(tiny: regdb.RegDb, tmp_path: Path, m
 
 
 def test_country_auto_is_looked_up_at_load(monkeypatch: pytest.MonkeyPatch):
-    """ap.country = "auto" takes the system's country when the config loads; unknown -> names ap.country."""
-    from r2wifi.errors import ConfigError
-
-    text = '[ap]\npassphrase = "correct horse battery"\ncountry = "auto"\n'
+    """ap.country "auto" or unset takes the system's country when the config loads; none -> 00 (world)."""
+    auto = '[ap]\npassphrase = "correct horse battery"\ncountry = "auto"\n'
+    unset = '[ap]\npassphrase = "correct horse battery"\n'
     monkeypatch.setattr(regdb, "system_country", lambda: "NL")
-    assert parse_config(text).ap.country == "NL"
+    assert parse_config(auto).ap.country == parse_config(unset).ap.country == "NL"
     monkeypatch.setattr(regdb, "system_country", lambda: None)
-    with pytest.raises(ConfigError) as info:
-        parse_config(text)
-    assert info.value.key == "ap.country" and "unknown" in str(info.value)
+    assert parse_config(auto).ap.country == parse_config(unset).ap.country == "00"
+    assert parse_config(unset.replace("\n", '\ncountry = "00"\n', 1)).ap.country == "00"  # explicit world

@@ -26,6 +26,8 @@ SRC = "/etc/r2wifi/r2wifi.toml"
 
 
 def cfg_of(**sections: dict[str, object]) -> Config:
+    """The config of these sections; the AP's country is DE unless given (the default is the test machine's)."""
+    sections.setdefault("ap", {}).setdefault("country", "DE")
     lines = []
     for name, body in sections.items():
         lines.append(f"[{name}]")
@@ -40,7 +42,8 @@ OPTIONS = ('[ap]\npassphrase = "correct horse battery"\nhidden = true\nisolate_c
 
 
 def options_cfg(mode: str = "allow") -> Config:
-    return parse_config(OPTIONS.replace('mode = "allow"', f'mode = "{mode}"'), source=SRC)
+    return parse_config(OPTIONS.replace('mode = "allow"', f'mode = "{mode}"').replace("[ap]\n", '[ap]\ncountry = "DE"\n'),
+                        source=SRC)
 
 
 CASES = {

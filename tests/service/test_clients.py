@@ -76,12 +76,30 @@ def test_query_over_a_hostapd_control_socket(short_dir: Path):
     finally:
         fake.close()
     assert ap == {"state": "ENABLED", "ssid": "r2wifi-test", "bssid": "02:00:00:00:01:00", "channel": 6,
-                  "freq_mhz": 2437, "num_stations": 2}
+                  "freq_mhz": 2437, "num_stations": 2, "driver": None}
     laptop = next(s for s in stations if s["mac"] == LAPTOP)
     assert laptop["ip"] == "192.168.50.23" and laptop["hostname"] == "laptop"
     assert isinstance(laptop["signal_dbm"], int) and isinstance(laptop["rx_rate_mbps"], float)
     assert json.loads(json.dumps(stations)) == stations  # JSON-ready
     assert set(laptop) == {f.name for f in __import__("dataclasses").fields(clients.Station)}
+
+
+def test_wired_driver_says_authorization_does_not_apply(short_dir: Path):
+    """driver=wired (the simulator's veth): no radio (channel and frequency None, not hostapd's 0), and a
+    station without AUTHORIZED is `authorized: null` with a text line saying why, not "not authorized"."""
+    fake = fake_hostapd(short_dir / "ap0")
+    try:
+        ap, stations = clients.query(short_dir / "ap0", DATA / "dnsmasq.leases", "wired")
+    finally:
+        fake.close()
+    assert (ap["driver"], ap["channel"], ap["freq_mhz"], ap["state"]) == ("wired", None, None, "ENABLED")
+    phone = next(s for s in stations if s["mac"] == PHONE)
+    laptop = next(s for s in stations if s["mac"] == LAPTOP)
+    assert phone["authorized"] is None and laptop["authorized"] is True  # hostapd's AUTHORIZED is kept
+    line = clients.station_line(phone)
+    assert "wired link (802.3)" in line and "not authorized" not in line
+    assert "not authorized" in clients.station_line({**phone, "authorized": False})
+    assert "802.3" not in clients.station_line(laptop) and "authorized" not in clients.station_line(laptop)
 
 
 def test_status_text_shows_each_client_with_address_and_name():
