@@ -23,7 +23,7 @@ and backups come from ``[log]`` unless ``log_max_bytes`` / ``log_backups`` are g
 Rules:
 * Never ``shell=True``; a network namespace is entered with the argv ``ip netns exec NS ...``.
 * Output (stdout+stderr) goes through a pseudo-terminal (so that stdio stays line-buffered) to a
-  small log-pump process
+  small log-pump process (forked from this interpreter when it has one thread, else spawned)
   (:mod:`r2wifi.hostap.logpump`) that prefixes wall-clock ``<epoch>.<usec>: `` stamps and rotates
   by size; its first line is ``r2wifi: started <argv>``. Both run in their own session, so
   they outlive the r2wifi command that started them.
@@ -40,14 +40,19 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import tty
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from r2wifi.config import Config
 from r2wifi.errors import UserError
 from r2wifi.fsutil import atomic_write
 from r2wifi.paths import ensure_dir, state_dir
 from r2wifi.procutil import terminate
+
+if TYPE_CHECKING:
+    from r2wifi.hostap.logpump import ForkedPump
 
 PACKAGE_OF = {"hostapd": "hostapd", "wpa_supplicant": "wpasupplicant", "dnsmasq": "dnsmasq", "ip": "iproute2"}
 
@@ -89,7 +94,7 @@ class Daemon:
         self.log_backups = log_backups
         self.env = env
         self._proc: subprocess.Popen[bytes] | None = None
-        self._pump: subprocess.Popen[bytes] | None = None
+        self._pump: subprocess.Popen[bytes] | ForkedPump | None = None
         self.ctrl_path: Path | None = None  # set by the hostapd / wpa_supplicant factories
         self.lease_file: Path | None = None  # set by the dnsmasq factory
 
@@ -169,14 +174,22 @@ class Daemon:
         # on a tty but block-buffer it on a pipe, which would delay log lines until exit.
         r, w = os.openpty()
         tty.setraw(w)  # no CR/LF translation, no echo
+        banner = f"r2wifi: started {shlex.join(argv)}"
+        tag = Path(self.argv[0]).name if where.syslog else ""
         try:
-            self._pump = subprocess.Popen(
-                [sys.executable, "-m", "r2wifi.hostap.logpump", "--max-bytes", str(where.max_bytes),
-                 "--backups", str(where.backups), "--banner", f"r2wifi: started {shlex.join(argv)}",
-                 *(["--syslog", Path(self.argv[0]).name] if where.syslog else []), str(self.log_file)],
-                stdin=r, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True, env=pump_env,
-            )
+            if threading.active_count() == 1:  # forked: no interpreter start-up (see logpump's header)
+                from r2wifi.hostap.logpump import fork_pump
+
+                self._pump = fork_pump(r, str(self.log_file), max_bytes=where.max_bytes, backups=where.backups,
+                                       banner=banner, syslog=tag)
+            else:
+                self._pump = subprocess.Popen(
+                    [sys.executable, "-m", "r2wifi.hostap.logpump", "--max-bytes", str(where.max_bytes),
+                     "--backups", str(where.backups), "--banner", banner, *(["--syslog", tag] if tag else []),
+                     str(self.log_file)],
+                    stdin=r, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    start_new_session=True, env=pump_env,
+                )
             env = dict(os.environ, **self.env) if self.env else None
             try:
                 self._proc = subprocess.Popen(
