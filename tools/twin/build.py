@@ -32,12 +32,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 import zipfile
 from dataclasses import asdict, dataclass, field
@@ -73,6 +75,16 @@ SKIP = {
     "libfile-find-rule-perl", "libnumber-compare-perl", "libtext-glob-perl", "libsemanage2",
     "libsemanage-common", "libsepol2", "libdb5.3", "libgdbm6", "libgdbm-compat4",
 }
+#: what r2wifi's .deb depends on (debian/control): in deb mode apt installs them in the guest
+R2WIFI_DEPS = ["python3-pyroute2", "python3-rich", "python3-segno", "hostapd", "dnsmasq-base", "iw", "iproute2"]
+#: Debian's Essential set (dpkg runs diff, ldconfig ... from them; every Debian system has them)
+ESSENTIAL = ["base-files", "base-passwd", "bash", "bsdutils", "coreutils", "dash", "debianutils", "diffutils",
+             "dpkg", "findutils", "grep", "gzip", "hostname", "init-system-helpers", "libc-bin", "login", "mawk",
+             "ncurses-bin", "perl-base", "sed", "sysvinit-utils", "tar", "util-linux"]
+#: deb mode's base set: the guest userland without r2wifi's dependencies, plus apt and the Essential set
+DEB_BASE = [p for p in PACKAGES if p not in R2WIFI_DEPS] + ["apt"] + [p for p in ESSENTIAL if p not in PACKAGES]
+#: where the deb-mode guest's local apt repository lies (``deb [trusted=yes] file:DEB_REPO ./``)
+DEB_REPO = "/srv/twin-repo"
 #: kernel modules the twin needs; their dependency closure goes into the initramfs.
 MODULES = [
     "mac80211_hwsim", "cuse", "fuse",
@@ -107,6 +119,10 @@ class TwinImage:
     build_secs: float
     rebuilt: list[str] = field(default_factory=list)
     steps: dict[str, float] = field(default_factory=dict)
+    #: "layer": r2wifi from the wheel layer (``r2wifi``); "deb": no layer, ``rootfs`` is the deb-mode root
+    #: and ``deb`` the r2wifi .deb the guest installs with apt
+    mode: str = "layer"
+    deb: str = ""
 
 
 def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
@@ -229,8 +245,9 @@ def module_closure(kroot: Path, kver: str, names: list[str]) -> list[Path]:
 
 
 # -- root filesystem --------------------------------------------------------------------------------
-def _fixups(root: Path) -> None:
-    """What the skipped maintainer scripts would have done."""
+def _fixups(root: Path, *, deb: bool = False) -> None:
+    """What the skipped maintainer scripts would have done (``deb``: only for the base set, whose status
+    says installed; the dnsmasq user is left to dnsmasq-base's own postinst, apt's ``_apt`` is added)."""
     for d in ("bin", "sbin", "etc", "tmp", "run", "proc", "sys", "dev", "root", "var/lib/misc", "var/run",
               "lib/modules", "lib/firmware", "mnt"):
         (root / d).mkdir(parents=True, exist_ok=True)
@@ -239,9 +256,18 @@ def _fixups(root: Path) -> None:
     if sh.is_symlink() or sh.exists():
         sh.unlink()
     sh.symlink_to("dash")  # busybox's shell would run its own `ip`
-    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n"
-                                         "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-                                         "dnsmasq:x:100:65534:dnsmasq:/var/lib/misc:/usr/sbin/nologin\n")
+    users = ("root:x:0:0:root:/root:/bin/sh\n"
+             "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    if deb:  # apt's postinst adds _apt; useradd (dnsmasq-base's postinst) wants the shadow files
+        users += "_apt:x:42:65534::/nonexistent:/usr/sbin/nologin\n"
+        (root / "etc" / "shadow").write_text("root:*:20000:0:99999:7:::\nnobody:*:20000:0:99999:7:::\n"
+                                             "_apt:*:20000:0:99999:7:::\n")
+        (root / "etc" / "gshadow").write_text("root:*::\nnogroup:*::\n")
+        (root / "etc" / "shadow").chmod(0o640)
+        (root / "etc" / "gshadow").chmod(0o640)
+    else:
+        users += "dnsmasq:x:100:65534:dnsmasq:/var/lib/misc:/usr/sbin/nologin\n"
+    (root / "etc" / "passwd").write_text(users)
     (root / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
     (root / "etc" / "hostname").write_text("r2twin\n")
     (root / "etc" / "hosts").write_text("127.0.0.1 localhost r2twin\n")
@@ -308,6 +334,140 @@ def build_rootfs(cache: Path, closure: list[tuple[str, str, str]], debs: dict[st
     return out
 
 
+# -- deb mode: apt + dpkg in the guest, a truthful status of the base set, a local repository ------
+def _control_members(deb: Path) -> dict[str, bytes]:
+    """The control members of ``deb`` (``control``, ``md5sums``, ``conffiles``, maintainer scripts ...)."""
+    raw = subprocess.run(["dpkg-deb", "--ctrl-tarfile", str(deb)], capture_output=True, check=True).stdout
+    out: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tf:
+        for m in tf.getmembers():
+            name = m.name.removeprefix("./")
+            f = tf.extractfile(m) if m.isfile() else None
+            if name and f is not None:
+                out[name] = f.read()
+    return out
+
+
+def _unpack_merged(deb: Path, stage: Path) -> list[str]:
+    """Unpack ``deb`` into the merged-/usr ``stage`` (directory symlinks kept, unlike ``dpkg -x``);
+    returns its file list as dpkg's ``info/<pkg>.list`` has it."""
+    raw = subprocess.run(["dpkg-deb", "--fsys-tarfile", str(deb)], capture_output=True, check=True).stdout
+    proc = subprocess.run(["tar", "-x", "--keep-directory-symlink", "--no-same-owner", "-C", str(stage)],
+                          input=raw, capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"unpacking {deb.name}: {proc.stderr.decode(errors='replace')[-400:]}")
+    paths = []
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tf:
+        for name in tf.getnames():
+            rel = name.removeprefix(".").rstrip("/")
+            paths.append(rel if rel else "/.")
+    return paths
+
+
+def _status_paragraph(control: bytes, conffiles: bytes, stage: Path) -> str:
+    """The control paragraph with ``Status: install ok installed`` (after ``Package:``) and its conffiles' md5s."""
+    lines = control.decode().rstrip("\n").splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("Package:")) + 1
+    lines.insert(at, "Status: install ok installed")
+    conf = [c for c in conffiles.decode().split("\n") if c.startswith("/")]
+    if conf:
+        lines.append("Conffiles:")
+        for c in conf:
+            f = stage / c.lstrip("/")
+            md5 = hashlib.md5(f.read_bytes()).hexdigest() if f.is_file() else "newconffile"
+            lines.append(f" {c} {md5}")
+    return "\n".join(lines) + "\n"
+
+
+def _dpkg_database(stage: Path, installed: list[tuple[str, dict[str, bytes], list[str]]]) -> None:
+    """/var/lib/dpkg as dpkg leaves it after unpacking and configuring ``installed`` (name, control, files)."""
+    db = stage / "var" / "lib" / "dpkg"
+    for d in ("info", "updates", "triggers", "alternatives", "parts"):
+        (db / d).mkdir(parents=True, exist_ok=True)
+    paragraphs = []
+    for name, members, files in sorted(installed):
+        control = members["control"]
+        paragraphs.append(_status_paragraph(control, members.get("conffiles", b""), stage))
+        multi_same = re.search(rb"^Multi-Arch: same$", control, re.M) is not None
+        info = f"{name}:{ARCH}" if multi_same else name
+        (db / "info" / f"{info}.list").write_text("\n".join(files) + "\n")
+        for member, body in members.items():
+            if member != "control":
+                dst = db / "info" / f"{info}.{member}"
+                dst.write_bytes(body)
+                if member in ("preinst", "postinst", "prerm", "postrm", "config"):
+                    dst.chmod(0o755)
+    (db / "status").write_text("\n".join(paragraphs))
+    # trigger interests (libc-bin's ldconfig ...), as dpkg records them when it configures the packages
+    named: dict[str, list[str]] = {}
+    file_triggers: list[str] = []
+    for name, members, _files in sorted(installed):
+        for line in members.get("triggers", b"").decode().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0] in ("interest", "interest-await", "interest-noawait"):
+                who = name + ("/noawait" if parts[0] == "interest-noawait" else "")
+                if parts[1].startswith("/"):
+                    file_triggers.append(f"{parts[1]} {who}")
+                else:
+                    named.setdefault(parts[1], []).append(who)
+    for trig, who_list in named.items():
+        (db / "triggers" / trig).write_text("\n".join(who_list) + "\n")
+    (db / "triggers" / "File").write_text("".join(f"{ln}\n" for ln in file_triggers))
+    (db / "triggers" / "Unincorp").touch()
+    for empty in ("available", "diversions", "statoverride"):
+        (db / empty).touch()
+    (db / "arch").write_text(f"{ARCH}\n")
+
+
+def _local_repo(repo: Path, debs: list[Path]) -> None:
+    """A flat apt repository (``deb [trusted=yes] file:REPO ./``): the .debs, Packages, Release."""
+    repo.mkdir(parents=True)
+    for deb in debs:
+        shutil.copy2(deb, repo / deb.name)
+    packages = _run(["dpkg-scanpackages", "--multiversion", "."], cwd=repo)
+    (repo / "Packages").write_text(packages)
+    body = (repo / "Packages").read_bytes()
+    (repo / "Release").write_text(
+        f"Origin: r2wifi-twin\nLabel: r2wifi-twin\nArchitectures: {ARCH}\n"
+        f"Date: {time.strftime('%a, %d %b %Y %H:%M:%S UTC', time.gmtime())}\n"
+        f"SHA256:\n {hashlib.sha256(body).hexdigest()} {len(body)} Packages\n")
+
+
+def build_deb_rootfs(apt: Apt, cache: Path, rebuilt: list[str]) -> tuple[Path, int]:
+    """The deb-mode root squashfs: merged /usr, the closure of :data:`DEB_BASE` unpacked with a truthful
+    dpkg database (their maintainer scripts did not run: :func:`_fixups` does their work), and a local
+    repository at :data:`DEB_REPO` of the closure with r2wifi's dependencies. Returns (path, repo size)."""
+    base = apt.closure(DEB_BASE)
+    full = apt.closure(DEB_BASE + R2WIFI_DEPS)
+    debs = fetch_debs(apt, cache, full)
+    key = _sha(Path(__file__).read_bytes(), json.dumps(sorted(base)), json.dumps(sorted(full)),
+               str(sys.version_info[:2]))
+    out = cache / f"rootfs-deb-{key}.sqfs"
+    if out.exists():
+        return out, len(full)
+    rebuilt.append("rootfs-deb")
+    stage = cache / f"stage-rootfs-deb-{key}"
+    shutil.rmtree(stage, ignore_errors=True)
+    for d in ("usr/bin", "usr/sbin", "usr/lib"):
+        (stage / d).mkdir(parents=True)
+    for link in ("bin", "sbin", "lib"):
+        (stage / link).symlink_to(f"usr/{link}")
+    installed = []
+    for name, _v, _a in base:
+        files = _unpack_merged(debs[name], stage)
+        installed.append((name, _control_members(debs[name]), files))
+    _dpkg_database(stage, installed)
+    _fixups(stage, deb=True)
+    (stage / "etc" / "apt" / "sources.list").write_text(f"deb [trusted=yes] file:{DEB_REPO} ./\n")
+    _local_repo(stage / DEB_REPO.lstrip("/"), [debs[n] for n, _v, _a in full])
+    (stage / ".twin-deb").write_text("apt + dpkg, local repository\n")
+    _compile(stage / "usr" / "lib" / "python3.11")
+    _mksquashfs(stage, out)
+    shutil.rmtree(stage)
+    _prune(cache, "rootfs-deb-*.sqfs", out)
+    return out, len(full)
+
+
 # -- r2wifi layer -----------------------------------------------------------------------------------
 def _project_key() -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
@@ -357,6 +517,60 @@ def build_r2wifi(cache: Path, rebuilt: list[str]) -> Path:
     shutil.rmtree(stage)
     _prune(cache, "r2wifi-*.sqfs", out)
     return out
+
+
+# -- the r2wifi .deb (deb mode) --------------------------------------------------------------------
+def source_sha(root: Path = REPO) -> str:
+    """sha256 over the files ``scripts/package`` packages (git's tracked and new, not ignored files): the
+    sha256 of the ``sha256sum`` lines of those files in byte order. scripts/package writes the same value
+    next to the .deb (``<deb>.src-sha256``), so a .deb built from this very tree is recognised."""
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                         capture_output=True, check=True).stdout
+    names = sorted(n for n in out.decode().split("\0") if n and (root / n).exists())
+    h = hashlib.sha256()
+    for name in names:
+        h.update(f"{hashlib.sha256((root / name).read_bytes()).hexdigest()}  {name}\n".encode())
+    return h.hexdigest()
+
+
+def _version() -> str:
+    m = re.search(r'__version__ = "([^"]+)"', (REPO / "r2wifi" / "__init__.py").read_text())
+    if not m:
+        raise RuntimeError("r2wifi/__init__.py has no __version__")
+    return m.group(1)
+
+
+def build_r2wifi_deb(cache: Path, rebuilt: list[str]) -> Path:
+    """The .deb ``scripts/package`` builds from this tree: dist/'s when its stamp says it was built from
+    the current sources (tests/packaging builds it first in a full run), else one ``scripts/package
+    --outdir <cache>/deb --no-lintian`` (lintian is tests/packaging's job). Kept in ``<cache>/deb``."""
+    name = f"r2wifi_{_version()}_all.deb"
+    key = source_sha()
+    outdir = cache / "deb"
+    target = outdir / name
+
+    def fresh(deb: Path) -> bool:
+        stamp = deb.with_name(deb.name + ".src-sha256")
+        return deb.is_file() and stamp.is_file() and stamp.read_text().strip() == key
+
+    if fresh(target):
+        return target
+    outdir.mkdir(parents=True, exist_ok=True)
+    dist = REPO / "dist" / name
+    if fresh(dist):
+        tmp = target.with_suffix(".tmp")
+        shutil.copy2(dist, tmp)
+        tmp.replace(target)
+        target.with_name(name + ".src-sha256").write_text(key + "\n")
+        return target
+    rebuilt.append("deb")
+    proc = subprocess.run([str(REPO / "scripts" / "package"), "--outdir", str(outdir), "--no-lintian"], cwd=REPO,
+                          capture_output=True, text=True, check=False, timeout=1800)
+    if proc.returncode != 0 or not target.is_file():
+        raise RuntimeError(f"scripts/package failed ({proc.returncode}): {(proc.stderr or proc.stdout)[-800:]}")
+    if not fresh(target):  # a source edited while it built: use it, the next session rebuilds
+        print(f"twin build: {name} was built while the tree changed", file=sys.stderr)
+    return target
 
 
 # -- initramfs --------------------------------------------------------------------------------------
@@ -409,8 +623,13 @@ def build_initrd(cache: Path, kver: str, kdir: Path, debs: dict[str, Path], rebu
     return out
 
 
-def build(cache: str | os.PathLike[str] | None = None) -> TwinImage:
-    """Build (or reuse) every artefact; returns their paths. Raises RuntimeError on failure."""
+def build(cache: str | os.PathLike[str] | None = None, *, mode: str = "layer") -> TwinImage:
+    """Build (or reuse) every artefact; returns their paths. Raises RuntimeError on failure.
+
+    ``mode="deb"``: instead of the root squashfs and the r2wifi layer, the deb-mode root
+    (:func:`build_deb_rootfs`) and the r2wifi .deb (:func:`build_r2wifi_deb`)."""
+    if mode not in ("layer", "deb"):
+        raise ValueError(f"unknown twin mode {mode!r}")
     t0 = time.monotonic()
     c = cache_dir(cache)
     c.mkdir(parents=True, exist_ok=True)
@@ -430,26 +649,36 @@ def build(cache: str | os.PathLike[str] | None = None) -> TwinImage:
     closure = apt.closure(PACKAGES)
     debs = fetch_debs(apt, c, closure)
     t = step("debs", t)
-    rootfs = build_rootfs(c, closure, debs, rebuilt)
-    t = step("rootfs", t)
-    r2 = build_r2wifi(c, rebuilt)
-    t = step("r2wifi", t)
+    deb = ""
+    if mode == "deb":
+        rootfs, npkgs = build_deb_rootfs(apt, c, rebuilt)
+        t = step("rootfs-deb", t)
+        r2 = ""
+        deb = str(build_r2wifi_deb(c, rebuilt))
+        t = step("deb", t)
+    else:
+        rootfs, npkgs = build_rootfs(c, closure, debs, rebuilt), len(closure)
+        t = step("rootfs", t)
+        r2 = str(build_r2wifi(c, rebuilt))
+        t = step("r2wifi", t)
     initrd = build_initrd(c, kver, kdir, debs, rebuilt)
     step("initrd", t)
     vmlinuz = kdir / "root" / "boot" / f"vmlinuz-{kver}"
     img = TwinImage(kver=kver, kernel_package=kpkg, kernel=str(vmlinuz), initrd=str(initrd), rootfs=str(rootfs),
-                    r2wifi=str(r2), packages=len(closure), index_warnings=apt.last_warnings(),
-                    build_secs=round(time.monotonic() - t0, 2), rebuilt=rebuilt, steps=steps)
-    (c / "image.json").write_text(json.dumps(asdict(img), indent=1) + "\n")
+                    r2wifi=r2, packages=npkgs, index_warnings=apt.last_warnings(),
+                    build_secs=round(time.monotonic() - t0, 2), rebuilt=rebuilt, steps=steps, mode=mode, deb=deb)
+    (c / ("image.json" if mode == "layer" else f"image-{mode}.json")).write_text(json.dumps(asdict(img), indent=1) + "\n")
     return img
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--cache", help="cache directory (default $R2WIFI_TWIN_CACHE or <repo>/.cache/twin)")
+    ap.add_argument("--mode", choices=("layer", "deb"), default="layer",
+                    help="layer: r2wifi from the wheel layer (default); deb: apt + dpkg, repository, the .deb")
     ns = ap.parse_args(argv)
     try:
-        img = build(ns.cache)
+        img = build(ns.cache, mode=ns.mode)
     except RuntimeError as exc:
         print(f"twin build: {exc}", file=sys.stderr)
         return 1

@@ -4,7 +4,8 @@ Theory of operation: :class:`TwinVM` is test bed C's :class:`testbed.vm.VM` (sam
 a virtio-serial port, same request/answer code, console file, power-off) with the twin's machine:
 ``qemu-system-arm -M virt,highmem=off -cpu cortex-a15 -m 2048 -smp 2 -accel tcg,thread=multi``, the zImage +
 initramfs of :func:`twin.build.build`, the root and r2wifi squashfs images as read-only
-``virtio-blk-device`` disks, the checkout as a read-write ``virtio-9p-device`` (tag ``repo``) mounted
+``virtio-blk-device`` disks (deb mode: the deb-mode root only, no r2wifi layer), the checkout as a
+read-write ``virtio-9p-device`` (tag ``repo``) mounted
 at the same path in the guest, a ``virtio-rng-device``; console ``ttyAMA0`` into ``console.log``.
 The work dir (console, agent socket, logs the guest writes) lives under the checkout, so the guest
 sees it at the same path.
@@ -61,8 +62,8 @@ class TwinVM(VM):
             "-device", "virtio-rng-device",
             "-drive", f"if=none,id=rootfs,file={img.rootfs},format=raw,readonly=on",
             "-device", "virtio-blk-device,drive=rootfs",
-            "-drive", f"if=none,id=r2wifi,file={img.r2wifi},format=raw,readonly=on",
-            "-device", "virtio-blk-device,drive=r2wifi",
+            *(["-drive", f"if=none,id=r2wifi,file={img.r2wifi},format=raw,readonly=on",
+               "-device", "virtio-blk-device,drive=r2wifi"] if img.r2wifi else []),
             "-fsdev", f"local,id=repo,path={REPO},security_model=none,multidevs=remap",
             "-device", "virtio-9p-device,fsdev=repo,mount_tag=repo",
             "-device", "virtio-serial-device",
