@@ -45,7 +45,6 @@ Rules:
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import ipaddress
 import math
 import os
@@ -410,6 +409,8 @@ def parse_config(text: str, source: str = "<string>") -> Config:
 def _did_you_mean(word: str, known: Any) -> str:
     """`` (did you mean 'channel'?)`` for the closest known name, else the list of known names."""
     names = list(known)
+    import difflib  # only when a name is wrong
+
     close = difflib.get_close_matches(word[:64], names, n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else f" (known: {', '.join(names)})"
 
@@ -652,6 +653,8 @@ def _check_rate(rate: str) -> None:
 
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
+        import difflib  # only when a value is wrong
+
         close = difflib.get_close_matches(value[:64], choices, n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ConfigError(key, f"{value[:64]!r} is not one of {', '.join(choices)}{hint}")
