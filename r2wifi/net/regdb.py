@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import struct
 import subprocess
 from collections.abc import Callable, Mapping
@@ -171,23 +172,35 @@ def _rule(data: bytes, offset: int) -> Rule:
     return Rule(start, end, bw, eirp, flags, cac)
 
 
+#: the last database parsed, by (path, size, mtime_ns): ``up`` looks twice (the channel check and the
+#: radar wait) and parsing costs a noticeable part of a second on the board's core
+_CACHE: dict[tuple[str, int, int], RegDb] = {}
+
+
 def load(path: str | Path | None = None) -> RegDb:
     """Read and parse the system's regulatory.db (or ``path``); RegDbError if there is none usable."""
     candidates = [Path(path)] if path else list(REGDB_PATHS)
     for p in candidates:
         try:
             with open(p, "rb") as f:
-                if not os.path.isfile(p):
+                st = os.fstat(f.fileno())
+                if not stat.S_ISREG(st.st_mode):
                     raise RegDbError(f"{p} is not a regular file")
+                key = (str(p), st.st_size, st.st_mtime_ns)
+                if key in _CACHE:
+                    return _CACHE[key]
                 data = f.read(MAX_BYTES + 1)
         except FileNotFoundError:
             continue
         except OSError as err:
             raise RegDbError(f"{p}: {err.strerror or err}") from None
         try:
-            return parse(data)
+            db = parse(data)
         except RegDbError as err:
             raise RegDbError(f"{p}: {err.message}") from None
+        _CACHE.clear()
+        _CACHE[key] = db
+        return db
     raise RegDbError("no regulatory database found", hint="install the wireless-regdb package")
 
 

@@ -461,10 +461,12 @@ class ApController:
             record.bridge = self.cfg.nat.bridge
         else:
             link.no_autoconf(ifname)
-            for cidr in (self.cfg.ap.address4, self.cfg.ap.address6):
-                if not cidr:
-                    continue
-                want.append(cidr)
+            want = [cidr for cidr in (self.cfg.ap.address4, self.cfg.ap.address6) if cidr]
+            for cidr in [c for c in added if not _has(want, c)]:  # ours, no longer configured (a reload)
+                if link.remove_address(ifname, cidr):
+                    self.step(f"removed {cidr} (no longer configured)")
+                added.remove(cidr)
+            for cidr in want:
                 if link.ensure_address(ifname, cidr) and cidr not in added:
                     added.append(cidr)
         record.addresses = added

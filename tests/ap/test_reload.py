@@ -142,3 +142,23 @@ def test_reload_replaces_the_nat_table_in_place(running_sup: tuple[SimBed, subpr
     assert 'oifname "eth9" masquerade' in rules
     assert (bed.pid("hostapd"), bed.pid("dnsmasq")) == (hostapd, dnsmasq) and _ns_link(bed)[:2] == (idx, carrier)
     assert status(bed)["state"] == "up"
+
+
+@pytest.mark.root
+def test_reload_of_an_address_moves_the_interface_to_the_new_one(
+        running_sup: tuple[SimBed, subprocess.Popen[str]]) -> None:  # noqa: F811 - fixture
+    """A changed ap.address4 is applied by reload: the new address is on ap0 and the old one is gone."""
+    bed, proc = running_sup
+    ns = status(bed)["netns"]
+
+    def addrs() -> list[str]:
+        out = subprocess.run(["ip", "-n", ns, "-4", "-o", "addr", "show", "dev", "ap0"], capture_output=True,
+                             text=True).stdout
+        return [line.split()[3] for line in out.splitlines()]
+
+    assert addrs() == ["192.168.10.1/24"]
+    text = bed.config.read_text()  # the default address: 192.168.10.1/24
+    _reload(bed, proc, text.replace("[ap]\n", '[ap]\naddress4 = "192.168.20.1/24"\n', 1),
+            "reload: ap.address4 -> interface re-applied")
+    wait_for(lambda: status(bed)["state"] == "up", 90, "the AP up again")
+    assert addrs() == ["192.168.20.1/24"]

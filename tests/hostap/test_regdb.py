@@ -111,6 +111,20 @@ def test_cac_time_from_the_rule_wins(tmp_path: Path):
     assert v.allowed and v.dfs and v.cac_seconds == 120
 
 
+def test_load_parses_a_file_once_until_it_changes(tmp_path: Path):
+    """`up` looks twice: the second load of the same file is the parsed one; a replaced file is read again."""
+    import os
+
+    path = tmp_path / "regulatory.db"
+    path.write_bytes(build_db(TINY))
+    first = regdb.load(path)
+    assert regdb.load(path) is first and first.country("DE") is not None
+    path.write_bytes(build_db({"US": TINY["US"]}))
+    os.utime(path, ns=(1, 1))  # a new mtime even on a coarse clock
+    again = regdb.load(path)
+    assert again is not first and again.country("DE") is None and again.country("US") is not None
+
+
 BROKEN = [
     (b"", "outside the file"),
     (b"XXXX" + bytes(8), "RGDB"),
