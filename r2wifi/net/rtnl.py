@@ -307,7 +307,10 @@ class Rtnl:
                     return out
 
     def drain(self) -> int:
-        """Read whatever has arrived (events) without blocking; the number of messages read."""
+        """Read whatever has arrived (events) without blocking; the number of messages read.
+
+        A burst larger than the socket buffer (ENOBUFS: events were dropped) ends the drain like an empty
+        queue: callers use events only as a wake-up and look at the state itself afterwards."""
         n = 0
         self.sock.setblocking(False)
         try:
@@ -316,6 +319,10 @@ class Rtnl:
                     n += len(parse_msgs(self.sock.recv(1 << 16)))
                 except (BlockingIOError, ValueError):
                     return n
+                except OSError as err:
+                    if err.errno != errno.ENOBUFS:
+                        raise
+                    return n + 1
         finally:
             self.sock.settimeout(self.timeout)
 

@@ -174,3 +174,28 @@ def test_link_work_without_shaping_never_imports_pyroute2(veth_pair) -> None:  #
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["['192.168.10.1/24', 'fd00:b::10/64']", "False"]
+
+
+def test_drain_treats_an_overrun_as_a_wake_up() -> None:
+    """ENOBUFS (the kernel dropped events) ends a drain as a wake-up, not as an error; other errors raise."""
+
+    class Overrun:
+        def __init__(self, errs: list[int]) -> None:
+            self.errs = errs
+
+        def setblocking(self, flag: bool) -> None:
+            pass
+
+        def settimeout(self, t: float) -> None:
+            pass
+
+        def recv(self, n: int) -> bytes:
+            raise OSError(self.errs.pop(0), "boom")
+
+    r = rtnl.Rtnl.__new__(rtnl.Rtnl)
+    r.timeout = 1.0
+    r.sock = Overrun([errno.ENOBUFS])  # type: ignore[assignment]
+    assert r.drain() == 1
+    r.sock = Overrun([errno.EBADF])  # type: ignore[assignment]
+    with pytest.raises(OSError):
+        r.drain()
