@@ -89,7 +89,14 @@ def test_client_radio_down(scenario: Run) -> None:
     ap = sc.log("hostapd.log")
     assert f"deauthentication: STA={STA} reason_code=3" in ap
     assert f"AP-STA-DISCONNECTED {STA}" in ap
-    assert "reason=3 locally_generated=1" in sc.log("wpa_supplicant.log")
+    sup = sc.log("wpa_supplicant.log")
+    left = re.search(rf"CTRL-EVENT-DISCONNECTED bssid={AP} reason=(\d+) locally_generated=1", sup)
+    assert left, "the station did not leave on its own"
+    if left.group(1) != "3":
+        # Seen under load: a retransmitted message 3 put the station back into the handshake just before its
+        # radio went down, and it leaves from there with reason 1 (what happened, not the ideal)
+        assert re.search(r"Request to deauthenticate .* reason=1 \(UNSPECIFIED\) state=4WAY_HANDSHAKE", sup), \
+            f"left with reason {left.group(1)}"
 
 
 def test_iw_station_del(scenario: Run) -> None:
