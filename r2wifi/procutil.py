@@ -21,7 +21,7 @@ import os
 import select
 import signal
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Collection, Hashable, Mapping
 from typing import TypeVar
 
 POLL_INTERVAL = 0.05  # seconds between /proc checks when there is no pidfd
@@ -165,3 +165,20 @@ def terminate(pid: int, grace: float = 5.0, kill_wait: float = 2.0) -> bool:
             return False
         wait_any_exit({0: h}, kill_wait)
         return False
+
+
+def detach_descriptors(keep: Collection[int], reset: Collection[signal.Signals] = ()) -> None:
+    """In a freshly forked child that must outlive its parent (the launcher, a log pump): every open
+    descriptor except ``keep`` is pointed at /dev/null (0-2 stay open, the others close on exec), so no
+    pipe, socket or lock of the parent stays held through the child; the signals in ``reset`` get their
+    default handling back (the parent's Python handlers must not run in the child)."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd != devnull and fd not in keep:
+            try:
+                os.dup2(devnull, fd, inheritable=fd <= 2)
+            except OSError:
+                pass
+    for sig in reset:
+        signal.signal(sig, signal.SIG_DFL)

@@ -120,16 +120,9 @@ def fork_pump(src_fd: int, file: str, *, max_bytes: int, backups: int, banner: s
     rc = 1
     try:
         os.setsid()
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for name in os.listdir("/proc/self/fd"):
-            fd = int(name)
-            if fd not in (devnull, src_fd):
-                try:
-                    os.dup2(devnull, fd, inheritable=False) if fd > 2 else os.dup2(devnull, fd)
-                except OSError:
-                    pass
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGPIPE, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
+        from r2wifi.procutil import detach_descriptors
+
+        detach_descriptors(keep={src_fd}, reset=(signal.SIGTERM, signal.SIGINT, signal.SIGPIPE, signal.SIGHUP))
         log = _open(file, max_bytes, backups, banner, syslog)
         try:
             with os.fdopen(src_fd, "rb", buffering=0) as raw, io.BufferedReader(raw) as src:

@@ -120,19 +120,10 @@ def _fork(make_backend: Callable[[], Backend], patch_dir: str, retries: int) -> 
             os.write(pid_w, str(grandchild).encode())
             os._exit(0)
         os.close(pid_w)
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for name in os.listdir("/proc/self/fd"):
-            fd = int(name)
-            if fd not in (devnull, wfd, 2) and fd > 2:
-                try:
-                    os.dup2(devnull, fd, inheritable=False)
-                except OSError:
-                    pass
-        for fd in (0, 1):
-            os.dup2(devnull, fd)
-        os.dup2(wfd, 2)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
+        from r2wifi.procutil import detach_descriptors
+
+        detach_descriptors(keep={wfd}, reset=(signal.SIGTERM, signal.SIGINT, signal.SIGPIPE))
+        os.dup2(wfd, 2)  # a start-up error reaches the parent through the pipe
         from r2wifi.wmt.launcher import run_resident
 
         rc = run_resident(make_backend(), patch_dir, stream=None, power_tries=retries, make_backend=make_backend)
