@@ -32,10 +32,10 @@ Rules:
 * Defaults match the BPI-R2 (interface ``ap0`` as created by ``echo A > /dev/wmtWifi``, address
   192.168.10.1/24 and fd00:b::10/64 as in frank-w's wifi.sh, channel 6).
 * Country: ``ap.country`` unset or ``"auto"`` is the system's, looked up when the file loads
-  (:func:`r2wifi.net.regdb.system_country`: ``iw reg get``, then the locale's territory); when the
-  system names none it is ``"00"``, the world regulatory domain the kernel then uses (no
-  ``country_code`` in hostapd.conf: hostapd refuses 00; channels 12-13 and 5 GHz are no-IR there, so
-  ``config check`` and ``up`` refuse them naming ap.country). An explicit code is used as written.
+  (:func:`r2wifi.net.regdb.system_country`: the kernel's regulatory domain, as ``iw reg get`` shows
+  it, then the locale's territory); when the system names none it is ``"00"``, the world regulatory
+  domain the kernel then uses (no ``country_code`` in hostapd.conf: hostapd refuses 00; channels 12-13
+  and 5 GHz are no-IR there, so ``config check`` and ``up`` refuse them naming ap.country). An explicit code is used as written.
 * ``chip.names = "mtk"`` selects the OpenWrt interface names (``mtkap0``/``mtkwlan0``) for any
   interface left unset.
 * Secrets (``ap.passphrase``, ``ap.psk``, ``sta.passphrase``, ``sta.psk``) never appear in
@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from r2wifi.errors import ConfigError, ConfigErrors, UserError
+from r2wifi.fsutil import file_kind
 from r2wifi.paths import config_path
 from r2wifi.toml import tomllib
 
@@ -315,18 +316,6 @@ def default_config() -> Config:
     return _resolve(Config())
 
 
-def _file_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
-
-
 def read_config_text(path: str | Path) -> str:
     """The text of the config file at ``path``: a regular file of at most MAX_CONFIG_BYTES, UTF-8.
 
@@ -337,7 +326,7 @@ def read_config_text(path: str | Path) -> str:
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         if not stat.S_ISREG(mode := os.stat(p).st_mode):
-            raise UserError(f"config file {p} is {_file_kind(mode)}, not a regular file")
+            raise UserError(f"config file {p} is {file_kind(mode)}, not a regular file")
         fd = os.open(p, flags)
     except FileNotFoundError:
         raise UserError(f"config file {p} not found", hint="create one with 'r2wifi config init'") from None
@@ -348,7 +337,7 @@ def read_config_text(path: str | Path) -> str:
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise UserError(f"config file {p} is {_file_kind(st.st_mode)}, not a regular file")
+            raise UserError(f"config file {p} is {file_kind(st.st_mode)}, not a regular file")
         if st.st_size > MAX_CONFIG_BYTES:
             raise UserError(f"config file {p} is {st.st_size} bytes; at most {MAX_CONFIG_BYTES} are read")
         chunks: list[bytes] = []
@@ -480,7 +469,7 @@ def _resolve(cfg: Config) -> Config:
     if not ap.interface:
         ap = dataclasses.replace(ap, interface="mtkap0" if mtk else "ap0")
     if ap.country == "auto":
-        from r2wifi.net import regdb  # runs `iw reg get`: only for "auto"
+        from r2wifi.net import regdb  # asks the kernel (nl80211): only for "auto"
 
         found = regdb.system_country()
         ap = dataclasses.replace(ap, country=found if found in _ISO_SET else WORLD)
@@ -1054,7 +1043,7 @@ passphrase = @PASSPHRASE@   # WPA2: 8-63 printable ASCII characters
 psk = ""                    # or a raw 64-hex-digit PSK instead of the passphrase (wpa2 only)
 security = "wpa2"           # wpa2 | wpa3 (SAE) | wpa2-wpa3 (transition) | open
 country = "auto"            # ISO 3166-1 alpha-2 (sets ieee80211d and the allowed channels); "auto" (also
-                            # when unset): `iw reg get`, else the locale, at every start; when the system
+                            # when unset): the kernel's domain (`iw reg get`), else the locale, at every start; when the system
                             # names none, "00": the world domain (channels 1-11, no 5 GHz AP)
 hw_mode = "g"               # g: 2.4 GHz (channels 1-13) | a: 5 GHz | b
 channel = 6                 # 1-177: 1-13 with g (14: b in JP only); 36-177 (5 GHz list) with a

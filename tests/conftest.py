@@ -3,6 +3,8 @@
 * ``run_cli``: runs ``r2wifi`` as a real process (``python -m r2wifi``), the way a user does.
 * ``shared_dir`` / ``corpus_dev``: the team's ``../shared`` (spec and corpus), beside the repo.
 * Tests marked ``root`` skip with a reason when not run as root; CI runs as root.
+* ``special_file``: makes a path that is not a regular file (a FIFO, a directory, a device or a link to
+  one), for the tests that r2wifi refuses such paths by name and never blocks on them.
 """
 
 from __future__ import annotations
@@ -53,6 +55,28 @@ def corpus_dev(shared_dir: Path) -> Path:
 
 
 CliRunner = Callable[..., "subprocess.CompletedProcess[str]"]
+
+#: what ``special_file(tmp, kind)`` makes at ``tmp / "x"`` (``device`` is /dev/zero itself)
+SPECIAL_KINDS = ("fifo", "dir", "device", "link-to-zero", "link-to-null")
+
+
+@pytest.fixture
+def special_file() -> Callable[[Path, str], Path]:
+    def make(tmp: Path, kind: str) -> Path:
+        p = tmp / "x"
+        if kind == "fifo":
+            os.mkfifo(p)
+        elif kind == "dir":
+            p.mkdir()
+        elif kind == "device":
+            return Path("/dev/zero")
+        elif kind in ("link-to-zero", "link-to-null"):
+            p.symlink_to(f"/dev/{kind.rsplit('-', 1)[1]}")
+        else:
+            raise ValueError(f"special_file: unknown kind {kind!r} (one of {SPECIAL_KINDS})")
+        return p
+
+    return make
 
 
 @pytest.fixture

@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO, TextIO
 
 from r2wifi.errors import UserError
+from r2wifi.fsutil import file_kind
 
 try:
     import fcntl
@@ -104,18 +105,9 @@ class Source:
             return None
 
 
-_KIND_OF = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-            (stat.S_ISSOCK, "a socket"))
-
-
 def _special(mode: int) -> str | None:
     """What a non-regular, non-directory file is ("a FIFO" ...), or None for a regular file/directory."""
-    for test, what in _KIND_OF:
-        if test(mode):
-            return what
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return None
-    return "not a regular file"
+    return None if stat.S_ISDIR(mode) else file_kind(mode)
 
 
 def expand(paths: list[str], *, stdin: TextIO | BinaryIO | None = None,

@@ -356,7 +356,7 @@ HOSTILE = [
     ("rate-too-fast", _file(toml(shaping={"enabled": True, "rate": "99999gbit"})), "shaping.rate"),
     ("deep-toml", _file("a = " + "[" * 50_000 + "\n"), "nested too deeply"),
     ("deep-tables", _file("x = " + "{a = " * 50_000 + "\n"), "TOML"),
-    ("dev-zero", lambda tmp: "/dev/zero", "a device"),
+    ("dev-zero", lambda tmp: "/dev/zero", "a character device"),
     ("fifo", _fifo, "a FIFO"),
     ("directory", lambda tmp: str(tmp), "a directory"),
     ("too-big", _file("#" * (1024 * 1024 + 10) + "\n"), "at most"),
