@@ -8,7 +8,7 @@
 * ``show [--config F] [--json]``: the effective configuration (defaults filled in), secrets as ``********``.
 * ``init [PATH] [--force] [--ssid S] [--country CC] [--passphrase-stdin]``: write the commented
   default file (0600) with a fresh random passphrase (or one read from stdin) and the system's
-  country (``--country``, else ``iw reg get``, else the locale's territory, else ``"auto"`` with a
+  country (``--country``, else the kernel's regulatory domain as ``iw reg get`` shows it, else the locale's territory, else ``"auto"`` with a
   note: the world domain 00 until the system names one or the file does);
   never overwrites without ``--force``, and keeps a backup when it does.
 """
@@ -36,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="replace an existing file (a backup is kept)")
     p.add_argument("--ssid", help="network name to put in the file (1-32 bytes; default BPI-R2)")
     p.add_argument("--country", metavar="CC",
-                   help="ISO 3166-1 country code (default: from `iw reg get`, else the locale, else \"auto\")")
+                   help="ISO 3166-1 country code (default: the kernel's regulatory domain, as `iw reg get` shows it, else the locale, else \"auto\")")
     p.add_argument(
         "--passphrase-stdin", action="store_true", help="read the passphrase from stdin instead of generating one"
     )
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     saved = atomic_write(path, text, mode=SECRET_MODE, backup=path.exists())
     sys.stdout.write(f"wrote {path}\n")
     if guessed:
-        sys.stderr.write("note: the system's country is unknown (no `iw reg get`, no locale territory); wrote "
+        sys.stderr.write("note: the system's country is unknown (no regulatory domain from the kernel, no locale territory); wrote "
                          "ap.country = \"auto\": the world domain 00 (channels 1-11, no 5 GHz) until it knows one; "
                          "set yours\n")
     if saved:

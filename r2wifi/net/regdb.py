@@ -7,7 +7,7 @@ Public API::
     db.country("DE") -> Domain | None
     channel_mhz(hw_mode, channel) -> int     # centre frequency of a 20 MHz channel
     check_channel(domain, hw_mode, channel, width_mhz=20) -> Verdict
-    system_country(run=subprocess.run, env=os.environ) -> str | None   # `iw reg get`, then the locale
+    system_country(kernel=None, env=os.environ) -> str | None   # the kernel's domain (nl80211), then the locale
     check_config(cfg, db) -> (problems, notes)   # ap.channel against ap.country's rules; DFS and 00 notes
     cac_wait(cfg) -> int                     # seconds hostapd listens for radar before AP-ENABLED (0: none)
 
@@ -40,7 +40,6 @@ import os
 import re
 import stat
 import struct
-import subprocess
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,18 +257,20 @@ _LOCALE_RE = re.compile(r"^[a-z]{2,3}_([A-Z]{2})(?:[.@].*)?$")
 
 
 def system_country(
-    run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run,
+    kernel: Callable[[], str | None] | None = None,
     env: Mapping[str, str] = os.environ,
 ) -> str | None:
-    """The country the system uses: the kernel's regulatory domain (`iw reg get`, unless it is the
-    world domain 00), else the territory of the locale (LC_ALL, LC_CTYPE, LANG: de_DE.UTF-8 -> DE)."""
-    try:
-        p = run(["iw", "reg", "get"], capture_output=True, text=True, timeout=5)
-        m = re.search(r"^country ([A-Z]{2}):", p.stdout or "", re.M) if p.returncode == 0 else None
-        if m and m.group(1) != "00":
-            return m.group(1)
-    except (OSError, subprocess.SubprocessError):
-        pass
+    """The country the system uses: the kernel's regulatory domain (``kernel``, default
+    :func:`r2wifi.net.nl80211.kernel_country`: what `iw reg get` prints, asked over nl80211 without a
+    process), unless it is the world domain 00; else the territory of the locale (LC_ALL, LC_CTYPE, LANG:
+    de_DE.UTF-8 -> DE)."""
+    if kernel is None:
+        from r2wifi.net.nl80211 import kernel_country
+
+        kernel = kernel_country
+    found = kernel()
+    if found and len(found) == 2 and found.isalpha() and found.isupper():
+        return found
     # the first of LC_ALL, LC_CTYPE, LANG that names a territory (C / POSIX name none; Python itself
     # sets LC_CTYPE=C.UTF-8 when the configured locale is not installed, PEP 538)
     for var in ("LC_ALL", "LC_CTYPE", "LANG"):

@@ -17,7 +17,10 @@ chip's ``ap0``. :class:`HwsimRadio` is the model's :class:`~r2wifi.sim.model.Net
 * :meth:`HwsimRadio.destroy` deletes what it created and gives hwsim back the netdevs it removed
   (same names and addresses), so a shared test guest is left as it was; the module stays.
 
-Rules: ``iw`` and ``modprobe`` run as argv lists (never a shell); everything else is read from
+Rules: ``modprobe`` runs as an argv list (never a shell); the two ``iw`` commands used (interface
+add, interface del) are sent over nl80211 by :func:`_run` (:mod:`r2wifi.net.nl80211`: no process per
+mode change; a real ``iw`` process took about 0.1 s in the armhf twin, time charged to r2wifi's
+``up``); any other command runs as a process. Tests pass their own runner. Everything else is read from
 /sys. Root only.
 """
 
@@ -28,6 +31,8 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+
+from r2wifi.net.nl80211 import Nl80211
 
 SYS_NET = "/sys/class/net"
 SYS_PHY = "/sys/class/ieee80211"
@@ -43,7 +48,24 @@ class RadioError(RuntimeError):
 
 
 def _run(argv: Sequence[str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), capture_output=True, text=True, check=False, timeout=30)
+    args = list(argv)
+    try:
+        if args[:2] == ["iw", "phy"] and args[3:5] == ["interface", "add"] and args[6:7] == ["type"]:
+            mac = args[9] if args[8:9] == ["addr"] else None
+            with open(f"{SYS_PHY}/{args[2]}/index") as fh:
+                wiphy = int(fh.read())
+            with Nl80211() as nl:
+                nl.new_interface(wiphy, args[5], args[7], mac)
+            return subprocess.CompletedProcess(args, 0, "", "")
+        if args[:2] == ["iw", "dev"] and args[3:] == ["del"]:
+            with open(f"{SYS_NET}/{args[2]}/ifindex") as fh:
+                index = int(fh.read())
+            with Nl80211() as nl:
+                nl.del_interface(index)
+            return subprocess.CompletedProcess(args, 0, "", "")
+    except (OSError, ValueError, KeyError) as err:
+        return subprocess.CompletedProcess(args, 1, "", str(err))
+    return subprocess.run(args, capture_output=True, text=True, check=False, timeout=30)
 
 
 def _phy_index(name: str) -> int:

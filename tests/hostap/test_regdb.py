@@ -7,7 +7,6 @@ the system's own /lib/firmware/regulatory.db (Debian's wireless-regdb) is read w
 from __future__ import annotations
 
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -167,20 +166,14 @@ def test_system_regdb_agrees_with_known_rules():
     assert not regdb.check_channel(us, "g", 13).allowed and regdb.check_channel(us, "g", 11).allowed
 
 
-def test_system_country_from_iw_then_locale():
-    """`iw reg get` wins unless it says 00; then the locale's territory; else None."""
-    def iw(out: str, rc: int = 0):
-        return lambda *a, **k: subprocess.CompletedProcess(a, rc, stdout=out, stderr="")
-
-    def no_iw(*a, **k):
-        raise FileNotFoundError("iw")
-
-    assert regdb.system_country(iw("global\ncountry FR: DFS-ETSI\n"), {"LANG": "de_DE.UTF-8"}) == "FR"
-    assert regdb.system_country(iw("global\ncountry 00: DFS-UNSET\n"), {"LANG": "de_DE.UTF-8"}) == "DE"
-    assert regdb.system_country(no_iw, {"LC_ALL": "pt_BR.UTF-8", "LANG": "de_DE.UTF-8"}) == "BR"
-    assert regdb.system_country(no_iw, {"LANG": "C.UTF-8"}) is None
-    assert regdb.system_country(no_iw, {"LC_CTYPE": "C.UTF-8", "LANG": "nl_NL.UTF-8"}) == "NL"
-    assert regdb.system_country(iw("", 1), {}) is None
+def test_system_country_from_the_kernel_then_locale():
+    """The kernel's domain (nl80211) wins unless it is 00 or unknown; then the locale's territory; else None."""
+    assert regdb.system_country(lambda: "FR", {"LANG": "de_DE.UTF-8"}) == "FR"
+    assert regdb.system_country(lambda: "00", {"LANG": "de_DE.UTF-8"}) == "DE"
+    assert regdb.system_country(lambda: None, {"LC_ALL": "pt_BR.UTF-8", "LANG": "de_DE.UTF-8"}) == "BR"
+    assert regdb.system_country(lambda: None, {"LANG": "C.UTF-8"}) is None
+    assert regdb.system_country(lambda: "99", {"LC_CTYPE": "C.UTF-8", "LANG": "nl_NL.UTF-8"}) == "NL"
+    assert regdb.system_country(lambda: None, {}) is None
 
 
 def test_config_init_writes_the_system_country(run_cli, tmp_path: Path):

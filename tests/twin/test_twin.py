@@ -35,6 +35,33 @@ def test_twin_is_the_boards_abi(guest: Guest) -> None:
     assert res.out.splitlines()[2] == "0x4004a00f", res.out
 
 
+NL_CHECK = """
+import re, subprocess
+from r2wifi.net.nl80211 import Nl80211, kernel_country
+iw = subprocess.run(["iw", "reg", "get"], capture_output=True, text=True).stdout
+m = re.search(r"^country (..):", iw, re.M)
+print("reg", kernel_country(), m and m.group(1))
+phy = int(open("/sys/class/net/wlan2/phy80211/index").read())
+with Nl80211() as nl:
+    nl.new_interface(phy, "nltest0", "__ap", "02:00:00:00:99:01")
+print("added", " ".join(subprocess.run(["iw", "dev", "nltest0", "info"], capture_output=True, text=True).stdout.split()))
+with Nl80211() as nl:
+    nl.del_interface(int(open("/sys/class/net/nltest0/ifindex").read()))
+print("after", "nltest0" in subprocess.run(["iw", "dev"], capture_output=True, text=True).stdout)
+"""
+
+
+def test_nl80211_requests_agree_with_iw(guest: Guest) -> None:
+    """r2wifi's nl80211 requests agree with `iw`: the regulatory domain, an AP interface added with its MAC, removed."""
+    res = guest.vm.run(["python3", "-c", NL_CHECK], timeout=300)
+    assert res.rc == 0, res.err[-1500:]
+    reg, added, after = res.out.strip().splitlines()[-3:]
+    _, mine, iws = reg.split()
+    assert mine == iws and re.fullmatch(r"[0-9A-Z]{2}", mine), reg
+    assert "type AP" in added and "addr 02:00:00:00:99:01" in added, added
+    assert after == "after False", after
+
+
 def test_r2wifi_help_and_diagnose_run_in_the_guest(guest: Guest) -> None:
     """`r2wifi --help` lists the commands; `diagnose` of a corpus log finds on armhf what it finds on the host."""
     helps = guest.r2("--help")
