@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     tw = boot(tag="bench")
     rows: list[tuple[str, float, str]] = []
+    pairs: list[tuple[str, float, str]] = []  # ratios measured side by side (the guest's speed drifts under TCG)
     try:
         print(f"twin: kernel {tw.image.kernel_package}, {tw.image.packages} packages, "
               f"rebuilt {tw.image.rebuilt or 'nothing'}; chip: {tw.chip}")
@@ -93,7 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         if tw.chip == "ok":
             g.ap_config()
             cycles: list[tuple[float, float, float]] = []  # (total, driver-inherent, simulator CPU)
+            ratios: list[float] = []  # each cycle's overhead over a `python3 -c pass` timed just before it
             for i in range(ns.repeat):
+                beside = guest_time(g, ["python3", "-c", "pass"], 3)
                 before, cpu0 = inherent(g), sim_cpu(g)
                 secs, ok, err = timed(g, ["r2wifi", "up", "--ap"])
                 after, cpu1 = inherent(g), sim_cpu(g)
@@ -101,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
                     rows.append(("up --ap, cold chip to AP-ENABLED", secs, f"FAILED {err[-120:]}"))
                     break
                 nan = float("nan")
-                cycles.append((secs, after - before if before is not None and after is not None else nan,
-                               cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else nan))
+                drv = after - before if before is not None and after is not None else nan
+                cycles.append((secs, drv, cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else nan))
+                ratios.append((secs - drv) / beside if beside > 0 else nan)
                 if i < ns.repeat - 1:
                     g.r2("down")  # the chip powered off again: every cycle starts from a cold chip
             if cycles:
@@ -110,10 +114,17 @@ def main(argv: list[str] | None = None) -> int:
                 med = warm[len(warm) // 2]
                 for label, (secs, drv, sim) in (("first after boot (cold page cache)", first),
                                                 (f"median of the next {len(warm)}", med)):
-                    rows.append((f"up --ap, cold chip to AP-ENABLED: {label}", secs, f"driver-inherent {drv:.2f}s"))
+                    spread = (f"; each: {' '.join(f'{c[0]:.2f}' for c in cycles[1:])}"
+                              if label.startswith("median") else "")
+                    rows.append((f"up --ap, cold chip to AP-ENABLED: {label}", secs,
+                                 f"driver-inherent {drv:.2f}s{spread}"))
                     rows.append(("  overhead (total - driver-inherent; goal < 10x)", secs - drv, "r2wifi's own part"))
                     rows.append(("  of which the simulated driver's own CPU", sim,
                                  "the Python CUSE server standing in for the kernel (microseconds on the board)"))
+                later = sorted(ratios[1:]) or ratios
+                pairs.append(("up --ap overhead / `python3 -c pass` timed just before it (median of the cycles after "
+                              "the first)", later[len(later) // 2],
+                              "each: " + " ".join(f"{r:.1f}" for r in ratios[1:])))
         else:
             rows.append(("up --ap (chip figures)", float("nan"), tw.chip))
             g.ap_config(chip=False, interface="wlan2")
@@ -142,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     for what, secs, note in rows:
         mult = secs / base if base and secs == secs else float("nan")
         print(f"{what:52} {secs:8.2f} {mult:8.1f}  {note}")
+    for what, ratio, note in pairs:
+        print(f"\n{what}: {ratio:.1f}x  ({note})")
     print(f"\nwhole bench on the host clock: {time.monotonic() - t0:.1f}s")
     return 0
 

@@ -34,13 +34,15 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    import socket
 
 DEFAULT_DIR = Path("/var/log/r2wifi")
 OPENWRT_RELEASE = Path("/etc/openwrt_release")
@@ -144,6 +146,8 @@ class SyslogSink:
         self._sock: socket.socket | None = None
 
     def _connect(self) -> socket.socket | None:
+        import socket
+
         if self._sock is None:
             s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
             try:
@@ -159,6 +163,8 @@ class SyslogSink:
         head = time.strftime("%b %d %H:%M:%S", time.localtime(now))
         pri = FACILITY_DAEMON * 8 + SEVERITY_INFO
         msg = f"<{pri}>{head[:4]}{int(head[4:6]):2d}{head[6:]} {self.tag}[{self.pid}]: ".encode() + text
+        import socket
+
         for _ in range(2):  # a restarted syslogd: reconnect once
             s = self._connect()
             if s is None:

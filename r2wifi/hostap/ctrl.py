@@ -33,7 +33,6 @@ import itertools
 import os
 import re
 import socket
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -164,6 +163,8 @@ class CtrlProtocol:
 def _client_dir() -> Path:
     d = state_dir() / "ctrl-clients"
     if len(str(d)) + 30 > SUN_PATH_MAX:
+        import tempfile  # only for a state dir too long for a socket path
+
         d = Path(tempfile.gettempdir()) / f"r2wifi-ctrl-{os.geteuid()}"
     d.mkdir(parents=True, exist_ok=True, mode=0o700)
     return d

@@ -268,17 +268,28 @@ class ModeSteps:
     #: what ``status`` adds for the mode (methods taking the status dict being built)
     status: tuple[str, ...] = ()
     up: tuple[str, ...] = ("chip_up", "configure_interface", "start_daemons")
+    #: the modules the steps after the chip's launch import (WiFi mode, netlink, the daemons): imported
+    #: while a newly forked launcher powers the chip (:meth:`ApController.prefetch`), so on the two-core
+    #: board that import time overlaps the launcher's own start-up instead of following it
+    prefetch: tuple[str, ...] = ()
+
+
+#: what every mode's later steps import (see :attr:`ModeSteps.prefetch`)
+PREFETCH_COMMON = ("r2wifi.wmt.wifi", "r2wifi.net.link", "r2wifi.hostap.daemon", "r2wifi.hostap.ctrl",
+                   "r2wifi.hostap.render", "r2wifi.hostap.logpump")
 
 
 MODES: dict[str, ModeSteps] = {
     "ap": ModeSteps("hostapd", "ap",
                     (("hostapd", _always), ("dnsmasq", lambda c: c.dhcp.enabled and not c.nat.bridge)),
                     ("start_hostapd", "reapply_addresses", "start_dnsmasq"), check=("check_regulatory",),
-                    interface=("iface_mac", "iface_addresses", "iface_up", "iface_shaping", "iface_nat")),
+                    interface=("iface_mac", "iface_addresses", "iface_up", "iface_shaping", "iface_nat"),
+                    prefetch=(*PREFETCH_COMMON, "r2wifi.net.shaping", "r2wifi.net.nat")),
     "sta": ModeSteps("wpa_supplicant", "sta",
                      (("wpa_supplicant", _always), ("dhcpc", lambda c: c.sta.dhcp)),
                      ("start_wpa_supplicant", "start_dhcp_client"),
-                     interface=("iface_up",), status=("status_dhcp_lease",)),
+                     interface=("iface_up",), status=("status_dhcp_lease",),
+                     prefetch=(*PREFETCH_COMMON, "r2wifi.net.dhcpc")),
 }
 
 
@@ -421,12 +432,19 @@ class ApController:
         self.step("chip init")
         self.chip.init()
         self.step("chip launch")
-        if self.chip.launch():
+        if self.chip.launch(meanwhile=self.prefetch):
             record.launcher_started = True
         self.write_record(record)
         self.step(f"wifi {self.mode}")
         self.chip.wifi(self.mode)
         record.wifi = self.mode
+
+    def prefetch(self) -> None:
+        """Import the modules of the mode's later steps (:attr:`ModeSteps.prefetch`) ahead of their use."""
+        import importlib
+
+        for name in self.steps.prefetch:
+            importlib.import_module(name)
 
     def configure_interface(self, record: UpRecord) -> None:
         """Wait for the interface, then the mode's interface steps (:attr:`ModeSteps.interface`: the AP's MAC,

@@ -29,7 +29,8 @@ from r2wifi.wmt.backend import Backend
 
 class ChipOps(Protocol):
     def init(self) -> None: ...
-    def launch(self) -> bool: ...  # True if it started a launcher (False: one was running)
+    #: True if it started a launcher (False: one was running); ``meanwhile`` runs while the launcher powers the chip
+    def launch(self, meanwhile: Callable[[], object] | None = None) -> bool: ...
     def wifi(self, mode: str) -> None: ...  # "ap" | "sta" | "off"
     def launcher_pid(self) -> int | None: ...
     def stop_launcher(self) -> bool: ...
@@ -65,14 +66,15 @@ class InProcessChipOps:
 
         Loader(self._backend(), timeout=min(self.timeout, 10.0)).run()
 
-    def launch(self) -> bool:
+    def launch(self, meanwhile: Callable[[], object] | None = None) -> bool:
         from r2wifi.service.simfw import patch_dir_for
         from r2wifi.wmt.resident import start_resident
 
         # the simulator brings its own set when the configured directory has none (r2wifi.service.simfw)
         res = start_resident(self._backend(), patch_dir_for(self.backend_name, self.firmware_dir),
                              backend_name=self.backend_name,
-                             make_backend=self.make_backend, timeout=min(self.timeout, 60.0))
+                             make_backend=self.make_backend, timeout=min(self.timeout, 60.0),
+                             meanwhile=meanwhile)
         return not res.already
 
     def wifi(self, mode: str) -> None:

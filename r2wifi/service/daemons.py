@@ -10,7 +10,6 @@ so every command (up, down, status, run) looks at the same files.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,4 +59,6 @@ class Daemons:
         for path in (d.conf_file, d.conf_file.with_suffix(".hook"), dnsmasq_hosts_path(d.conf_file), d.pid_file,
                      d.root / "dhcp" / f"{d.name}.leases", d.root / "run" / f"{d.name}.dnsmasq.pid"):
             path.unlink(missing_ok=True)
+        import shutil
+
         shutil.rmtree(d.ctrl_dir, ignore_errors=True)

@@ -20,7 +20,6 @@ Rules: pure functions over bytes and paths; no device access. Bad files raise
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -205,6 +204,8 @@ def check_patches(directory: Path, chip_id: int = SOC_CHIP_ID, rom_version: int 
 
 
 def sha256_file(path: Path) -> str:
+    import hashlib  # only where a file is hashed: the launcher's start (check_patches) needs none
+
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(65536), b""):

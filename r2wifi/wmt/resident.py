@@ -14,6 +14,10 @@ the chip is powered, or raises :class:`UserError` with the launcher's own cause.
 * ``spawn`` (when threads run, e.g. inside the supervisor, where a fork could inherit a held lock):
   one ``python -m r2wifi chip launch --daemon`` (which forks the launcher as above and exits once the
   chip is powered), once.
+* ``meanwhile`` (optional): work the caller does while a forked launcher powers the chip (``up`` imports
+  the modules of its later steps there: on the two-core board the launcher's start-up and the
+  caller's imports then run side by side). It runs in the caller, after the fork, before the first
+  look at the state record; an ImportError in it is left for the step that needs the module.
 * The pid file is the launcher's lock (:class:`r2wifi.wmt.state.LauncherLock`); the launcher is only
   ever stopped by that pid.
 
@@ -162,7 +166,8 @@ def _write_fd(fd: int, text: str) -> None:
 
 def start_resident(backend: Backend, patch_dir: str = driver.DEFAULT_PATCH_DIR, *, backend_name: str,
                    make_backend: Callable[[], Backend], retries: int = driver.LAUNCHER_POWER_TRIES,
-                   timeout: float = 60.0, method: str | None = None) -> Started:
+                   timeout: float = 60.0, method: str | None = None,
+                   meanwhile: Callable[[], object] | None = None) -> Started:
     """Start the launcher detached and return once the chip is powered (see the module docstring)."""
     from r2wifi.wmt.firmware import check_patches
     from r2wifi.wmt.loader import is_char
@@ -187,6 +192,11 @@ def start_resident(backend: Backend, patch_dir: str = driver.DEFAULT_PATCH_DIR, 
         return _spawn(backend_name, patch_dir, retries, timeout)
     t0 = time.monotonic()
     child = _fork(make_backend, patch_dir, retries)
+    if meanwhile is not None:
+        try:
+            meanwhile()
+        except ImportError:
+            pass  # the step that imports it for real reports it
     deadline = t0 + timeout
     poll = POLL_S
     while True:

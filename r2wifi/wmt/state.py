@@ -159,21 +159,29 @@ VENDOR_COMM = "stp_uart_launch"  # /proc/PID/comm of stp_uart_launcher (15 chara
 
 
 def vendor_launchers(proc: Path = Path("/proc")) -> list[int]:
-    """Pids of running vendor ``stp_uart_launcher`` processes (they serve /dev/stpwmt too)."""
+    """Pids of running vendor ``stp_uart_launcher`` processes (they serve /dev/stpwmt too).
+
+    One ``comm`` read per process with plain ``os`` calls: the launcher runs this before it opens the
+    driver, on the critical path of ``up`` (pathlib per entry cost 0.1 s for 115 processes in the twin)."""
     pids = []
+    want = VENDOR_COMM.encode()
     try:
-        entries = list(proc.iterdir())
+        entries = [e.name for e in os.scandir(proc) if e.name.isdigit()]
     except OSError:
         return []
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
+    for name in entries:
         try:
-            comm = (entry / "comm").read_text().strip()
+            fd = os.open(f"{proc}/{name}/comm", os.O_RDONLY)
         except OSError:
             continue
-        if comm == VENDOR_COMM:
-            pids.append(int(entry.name))
+        try:
+            comm = os.read(fd, 64).strip()
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        if comm == want:
+            pids.append(int(name))
     return sorted(pids)
 
 

@@ -138,31 +138,9 @@ class InterfaceWatcher:
 
 # ---- EIO explanation ------------------------------------------------------------------------
 
-def kmsg_messages(backend: Backend) -> list[tuple[int, str]]:
-    """(seq, message) of the kernel log records available now (non-blocking)."""
-    path = backend.kmsg_path()
+def _records(raw: list[str]) -> list[tuple[int, str]]:
+    """(seq, message) of /dev/kmsg records (``prio,seq,usec,flags;message``); a line without a seq gets its index."""
     out: list[tuple[int, str]] = []
-    raw: list[str] = []
-    try:
-        if path == "/dev/kmsg":
-            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-            try:
-                while True:
-                    try:
-                        raw.append(os.read(fd, 8192).decode("utf-8", "replace"))
-                    except BlockingIOError:
-                        break
-                    except OSError as e:
-                        if e.errno == errno.EPIPE:
-                            continue
-                        break
-            finally:
-                os.close(fd)
-        else:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                raw = fh.read().splitlines()
-    except OSError:
-        return []
     for n, rec in enumerate(raw):
         head, _sep, msg = rec.partition(";")
         parts = head.split(",")
@@ -171,9 +149,76 @@ def kmsg_messages(backend: Backend) -> list[tuple[int, str]]:
     return out
 
 
-def last_seq(backend: Backend) -> int:
-    msgs = kmsg_messages(backend)
-    return msgs[-1][0] if msgs else -1
+def _read_kmsg(fd: int) -> list[str]:
+    """Every record readable now from a non-blocking /dev/kmsg descriptor (one record per read)."""
+    raw: list[str] = []
+    while True:
+        try:
+            raw.append(os.read(fd, 8192).decode("utf-8", "replace"))
+        except BlockingIOError:
+            return raw
+        except OSError as e:
+            if e.errno == errno.EPIPE:  # records were overwritten under us: go on with the next one
+                continue
+            return raw
+
+
+def kmsg_messages(backend: Backend) -> list[tuple[int, str]]:
+    """(seq, message) of the kernel log records available now (non-blocking)."""
+    path = backend.kmsg_path()
+    try:
+        if path == "/dev/kmsg":
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            try:
+                return _records(_read_kmsg(fd))
+            finally:
+                os.close(fd)
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return _records(fh.read().splitlines())
+    except OSError:
+        return []
+
+
+class KmsgSince:
+    """The kernel log from now on: :meth:`messages` gives the records logged after this was made.
+
+    Made before a write to /dev/wmtWifi, read only when the write failed. On /dev/kmsg it is a
+    descriptor moved to the end (``SEEK_END``), so nothing older is read: a board up for weeks has
+    thousands of records, one ``read`` each. On a file (the simulator's log) it is the file's size."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.path = backend.kmsg_path()
+        self._fd = -1
+        self._offset = 0
+        self._seen: list[str] = []
+        try:
+            if self.path == "/dev/kmsg":
+                self._fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+                os.lseek(self._fd, 0, os.SEEK_END)
+            else:
+                self._offset = os.path.getsize(self.path)
+        except OSError:
+            self.close()
+
+    def messages(self) -> list[str]:
+        """The messages logged since (each call adds what arrived meanwhile)."""
+        try:
+            if self._fd >= 0:
+                self._seen += [m for _s, m in _records(_read_kmsg(self._fd))]
+            elif self.path != "/dev/kmsg":
+                with open(self.path, "rb") as fh:
+                    fh.seek(self._offset)
+                    data = fh.read()
+                self._offset += len(data)
+                self._seen += [m for _s, m in _records(data.decode("utf-8", "replace").splitlines())]
+        except OSError:
+            pass
+        return list(self._seen)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def kernel_hint(messages: list[str], sta: str = "wlan0") -> str | None:
@@ -193,10 +238,11 @@ def kernel_hint(messages: list[str], sta: str = "wlan0") -> str | None:
     return best[1] if best else None
 
 
-def explain_eio(backend: Backend, names: str = "default", since_seq: int = -1) -> str:
-    """One sentence naming the most likely cause of an EIO from /dev/wmtWifi."""
+def explain_eio(backend: Backend, names: str = "default", since: KmsgSince | None = None) -> str:
+    """One sentence naming the most likely cause of an EIO from /dev/wmtWifi (kernel lines: those logged
+    ``since``, else every record there is)."""
     st = read_state()
-    new = [m for s, m in kmsg_messages(backend) if s > since_seq]
+    new = since.messages() if since is not None else [m for _s, m in kmsg_messages(backend)]
     sta = NAMES[names]["sta"]
     hint = kernel_hint(new, sta)
     if hint is not None:
@@ -219,15 +265,13 @@ def explain_eio(backend: Backend, names: str = "default", since_seq: int = -1) -
 _OP_TIMEOUT_LINES = frozenset({"op_wait_timeout", "opid_failed", "opid_fail", "wifi_on_fail"})
 
 
-def op_still_running(backend: Backend, since_seq: int) -> bool:
-    """True when the kernel's op outlived its wait: "wait completion timeout" after ``since_seq`` and no
+def op_still_running(since: KmsgSince) -> bool:
+    """True when the kernel's op outlived its wait: "wait completion timeout" logged ``since`` and no
     failure of the op logged after that line (a power-on that is still going, or that finished well)."""
     from r2wifi.logs.catalog import wmt as catalog
 
     running = False
-    for s, msg in kmsg_messages(backend):
-        if s <= since_seq:
-            continue
+    for msg in since.messages():
         hit = catalog.classify(msg)
         if hit is None:
             continue
@@ -278,25 +322,27 @@ class WifiControl:
     def _write(self, mode: str) -> None:
         delays = list(self.eio_retry_delays) if mode != "off" else []
         while True:
-            since = last_seq(self.backend)
+            since = KmsgSince(self.backend)
             try:
-                self._write_once(mode, since)
+                self._write_once(mode)
                 return
             except _Eio:
-                if not delays or not op_still_running(self.backend, since):
+                if not delays or not op_still_running(since):
                     self._raise_eio(mode, since)
-                delay = delays.pop(0)
-                self.eio_retries += 1
-                self.say(f"wifi {mode}: EIO while the chip's power-on is still running; writing again in {delay:g} s")
-                self.sleep(delay)
+            finally:
+                since.close()
+            delay = delays.pop(0)
+            self.eio_retries += 1
+            self.say(f"wifi {mode}: EIO while the chip's power-on is still running; writing again in {delay:g} s")
+            self.sleep(delay)
 
-    def _raise_eio(self, mode: str, since: int) -> None:
+    def _raise_eio(self, mode: str, since: KmsgSince) -> None:
         cause = explain_eio(self.backend, self.names, since)
         if self.load_error and "wlan_gen2" in cause:
             cause += f"; loading it failed: {self.load_error}"
         raise UserError(f"wifi {mode}: /dev/wmtWifi answered EIO: {cause}")
 
-    def _write_once(self, mode: str, since: int) -> None:
+    def _write_once(self, mode: str) -> None:
         try:
             h = self.backend.open(WMTWIFI)
         except FileNotFoundError:

@@ -40,3 +40,37 @@ def test_modes_are_data() -> None:
         ctl.mode = mode
         assert ctl.daemon_name == steps.main and ctl.interface == getattr(cfg, steps.section).interface
         assert all(callable(getattr(ctl, name)) for name in (*steps.up, *steps.start))
+
+
+def _lazy_imports(cls: type, names: list[str]) -> set[str]:
+    """The r2wifi modules the methods ``names`` of ``cls`` import inside their bodies."""
+    import ast
+    import importlib.util
+    import inspect
+    import textwrap
+
+    found: set[str] = set()
+    for name in names:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(getattr(cls, name))))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("r2wifi"):
+                for alias in node.names:  # `from r2wifi.net import regdb` imports the module r2wifi.net.regdb
+                    sub = f"{node.module}.{alias.name}"
+                    found.add(sub if importlib.util.find_spec(node.module).submodule_search_locations  # type: ignore[union-attr]
+                              and importlib.util.find_spec(sub) is not None else node.module)
+    return found
+
+
+def test_prefetch_covers_what_the_steps_after_the_launch_import() -> None:
+    """Each mode's prefetch (imported while the launcher powers the chip) names every r2wifi module its later steps
+    import (WiFi mode, interface steps, daemons), and only modules that exist."""
+    import importlib.util
+
+    from r2wifi.service.chipops import InProcessChipOps
+
+    for mode, steps in MODES.items():
+        later = ["configure_interface", *steps.interface, *steps.start]
+        wanted = _lazy_imports(ApController, later) | _lazy_imports(InProcessChipOps, ["wifi"])
+        wanted -= {"r2wifi.net.regdb"}  # the preflight imported it before the chip was touched
+        assert wanted <= set(steps.prefetch), (mode, sorted(wanted - set(steps.prefetch)))
+        assert all(importlib.util.find_spec(m) is not None for m in steps.prefetch), mode

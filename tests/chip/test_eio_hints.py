@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import string
+import time
 
 import pytest
 
@@ -39,7 +41,7 @@ def test_every_kernel_explanation_is_a_catalogue_hint(sdir, tmp_path):
     for n, m in enumerate(catalog.MESSAGES):
         drv = FakeDriver(kmsg_file=str(tmp_path / f"kmsg{n}"))
         be = FakeBackend(drv)
-        since = wifi.last_seq(be)
+        since = wifi.KmsgSince(be)
         drv.log(_line(m))
         got = wifi.explain_eio(be, "default", since)
         if m.hint is None:
@@ -58,3 +60,25 @@ def test_the_first_hint_wins_and_names_the_interface_of_the_line():
     assert wifi.kernel_hint(lines, "wlan0") == catalog.HINT_NO_HIF
     assert wifi.kernel_hint(lines[:2], "wlan0") == catalog.HINT_RENAMED.format(name="wlp1s0")
     assert wifi.kernel_hint(["an unrelated line", catalog.render("wifi_on_ok")], "wlan0") is None
+
+
+@pytest.mark.root
+def test_kmsg_since_reads_only_what_the_kernel_logged_after_it() -> None:
+    """On /dev/kmsg the mark starts at the end: a line logged before it is not read, lines after it are, once each."""
+    from r2wifi.wmt.backend import RealBackend
+
+    tag = f"r2wifi-test-{os.getpid()}-{time.monotonic_ns()}"
+    with open("/dev/kmsg", "w") as fh:
+        fh.write(f"{tag} before\n")
+    since = wifi.KmsgSince(RealBackend())
+    try:
+        with open("/dev/kmsg", "w") as fh:
+            fh.write(f"{tag} after 1\n")
+        first = [m for m in since.messages() if tag in m]
+        with open("/dev/kmsg", "w") as fh:
+            fh.write(f"{tag} after 2\n")
+        both = [m for m in since.messages() if tag in m]
+    finally:
+        since.close()
+    assert first == [f"{tag} after 1"]
+    assert both == [f"{tag} after 1", f"{tag} after 2"]

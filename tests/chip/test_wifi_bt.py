@@ -103,7 +103,7 @@ def test_eio_explanations_from_kernel_markers(sdir, tmp_path):
         drv = powered(tmp_path)
         drv.kmsg_file = str(tmp_path / f"kmsg{n}")
         be = FakeBackend(drv)
-        since = wifi.last_seq(be)
+        since = wifi.KmsgSince(be)
         drv.log(marker)
         assert cause in wifi.explain_eio(be, "default", since), marker
 
