@@ -99,7 +99,7 @@ class Msg:
     kind: int
     flags: int
     seq: int
-    fixed: tuple[int, ...] = ()  # the fixed struct's fields (see _BODY); for NLMSG_ERROR: (error,)
+    fixed: tuple[int, ...] = ()  # the fixed struct's fields (parse_msgs' bodies); for NLMSG_ERROR: (error,)
     attrs: dict[int, bytes] = field(default_factory=dict)
 
     def text(self, kind: int) -> str | None:

@@ -8,7 +8,7 @@ Theory of operation:
 * The current mode is read from the interfaces present; switching between two "on" modes goes
   through off (write ``0``, wait until the WiFi interfaces are gone) so that no stale netdev
   survives.
-* After a write we *wait* for the interfaces instead of sleeping: over netlink (pyroute2,
+* After a write we *wait* for the interfaces instead of sleeping: over netlink (:mod:`r2wifi.net.rtnl`,
   inside ``backend.netns()`` when the simulator owns a namespace, or on the real board) with a
   deadline, or by polling ``backend.interfaces()`` for a non-root simulator.
 * A WiFi on whose write returns EIO while the kernel's op is still running (the fixed 4 s op wait
