@@ -57,8 +57,12 @@ class Nl80211(NetlinkSocket):
     def __init__(self, netns: str | None = None, *, timeout: float = 5.0) -> None:
         super().__init__(netns, timeout=timeout)
         self.bodies = {GENL_ID_CTRL: GENL_BODY}
-        answer = self.request(GENL_ID_CTRL, 0, GENL_BODY.pack(CTRL_CMD_GETFAMILY, 1, 0),
-                              [(CTRL_ATTR_FAMILY_NAME, b"nl80211\0")], what="nl80211 family")
+        try:
+            answer = self.request(GENL_ID_CTRL, 0, GENL_BODY.pack(CTRL_CMD_GETFAMILY, 1, 0),
+                                  [(CTRL_ATTR_FAMILY_NAME, b"nl80211\0")], what="nl80211 family")
+        except BaseException:
+            self.close()  # no cfg80211 (ENOENT) or no answer: the socket does not outlive the failed lookup
+            raise
         family = family_id(answer)
         if family is None:
             self.close()
