@@ -6,7 +6,9 @@ pass``, ``r2wifi --help``, ``up --ap`` from a cold chip to AP-ENABLED with its d
 (the delays the simulated driver spent, from ``sim status --json``), its overhead (total minus that
 part) and, beside it, the CPU the simulated driver itself used meanwhile (on the board that work is
 the kernel's, microseconds; in the twin it is a Python process on the same two vCPUs), station join and lease, and the
-recovery time of ``r2wifi run`` after an injected chip reset. Without the simulated chip (CUSE server
+recovery time of ``r2wifi run`` after an injected chip reset; last, the ``up --ap`` overhead over a
+``python3 -c pass`` timed just before each cycle (the median of the cycles after the first): under TCG
+the guest's speed drifts within one boot, so this pairing is the steadier ratio. Without the simulated chip (CUSE server
 not in the tree yet) the chip figures say why and ``up --ap`` on a plain hwsim interface (chip
 disabled) is measured instead. Usage: ``bench/twin.py [--repeat N]`` as root.
 """
