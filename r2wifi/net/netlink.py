@@ -79,6 +79,11 @@ def pack_msg(kind: int, flags: int, seq: int, body: bytes, attrs: Iterable[tuple
     return _HDR.pack(_HDR.size + len(payload), kind, flags, seq, 0) + payload
 
 
+def mac_bytes(mac: str) -> bytes:
+    """``aa:bb:cc:dd:ee:ff`` -> the 6 bytes a hardware-address attribute carries."""
+    return bytes(int(x, 16) for x in mac.split(":"))
+
+
 def parse_attrs(data: bytes) -> dict[int, bytes]:
     """rtattrs -> ``{type: value}`` (the nested flag bit is cleared; a later duplicate wins)."""
     out: dict[int, bytes] = {}

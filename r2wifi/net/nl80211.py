@@ -23,7 +23,7 @@ from __future__ import annotations
 import errno
 import struct
 
-from r2wifi.net.netlink import NLM_F_ACK, Msg, NetlinkError, NetlinkSocket
+from r2wifi.net.netlink import NLM_F_ACK, Msg, NetlinkError, NetlinkSocket, mac_bytes
 
 NETLINK_GENERIC = 16
 GENL_ID_CTRL = 0x10
@@ -82,7 +82,7 @@ class Nl80211(NetlinkSocket):
         attrs = [(NL80211_ATTR_WIPHY, struct.pack("=I", wiphy)), (NL80211_ATTR_IFNAME, name.encode() + b"\0"),
                  (NL80211_ATTR_IFTYPE, struct.pack("=I", IFTYPES[iftype]))]
         if mac:
-            attrs.append((NL80211_ATTR_MAC, bytes(int(x, 16) for x in mac.split(":"))))
+            attrs.append((NL80211_ATTR_MAC, mac_bytes(mac)))
         self._cmd(NL80211_CMD_NEW_INTERFACE, attrs, ack=True, what=f"add interface {name}")
 
     def del_interface(self, ifindex: int) -> None:

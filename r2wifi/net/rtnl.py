@@ -153,7 +153,7 @@ class Rtnl(NetlinkSocket):
             flags, change = (IFF_UP if up else 0), IFF_UP
         attrs: list[tuple[int, bytes]] = []
         if mac is not None:
-            attrs.append((IFLA_ADDRESS, bytes(int(x, 16) for x in mac.split(":"))))
+            attrs.append((IFLA_ADDRESS, _netlink.mac_bytes(mac)))
         if master is not None:
             attrs.append((IFLA_MASTER, struct.pack("=I", master)))
         self.request(RTM_NEWLINK, NLM_F_ACK, _IFINFO.pack(socket.AF_UNSPEC, 0, index, flags, change), attrs,
