@@ -1,3 +1,3 @@
-from r2wifi.cli.main import main
+from r2wifi.cli.main import run
 
-raise SystemExit(main())
+run()

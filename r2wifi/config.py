@@ -1,4 +1,4 @@
-"""The r2wifi configuration: one TOML file, frozen dataclasses, validation that names the key.
+"""The r2wifi configuration: one TOML file, frozen records (r2wifi.records), validation that names the key.
 
 Public API (stable; other modules build on it)::
 
@@ -14,7 +14,7 @@ Public API (stable; other modules build on it)::
     iso_countries() -> frozenset[str]
     RANGES: dict[str, (lo, hi)]             # the allowed range of every numeric key
 
-    cfg.ap.interface / cfg.ap.ssid / cfg.ap.security ...   (see the dataclasses below)
+    cfg.ap.interface / cfg.ap.ssid / cfg.ap.security ...   (see the records below)
     cfg.ap.network4 -> IPv4Interface, cfg.ap.key_material -> passphrase or psk
     cfg.dhcp.range_start / range_end are always resolved (defaults computed inside the subnet)
 
@@ -39,25 +39,25 @@ Rules:
 * ``chip.names = "mtk"`` selects the OpenWrt interface names (``mtkap0``/``mtkwlan0``) for any
   interface left unset.
 * Secrets (``ap.passphrase``, ``ap.psk``, ``sta.passphrase``, ``sta.psk``) never appear in
-  ``repr()`` of the dataclasses, in :func:`config_as_dict` with ``masked=True`` or in an error.
+  ``repr()`` of the records, in :func:`config_as_dict` with ``masked=True`` or in an error.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import math
 import os
 import re
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from r2wifi import records
 from r2wifi.errors import ConfigError, ConfigErrors, UserError
 from r2wifi.fsutil import file_kind
 from r2wifi.paths import config_path
+from r2wifi.records import field, record
 from r2wifi.toml import tomllib
 
 SECURITY_MODES = ("wpa2", "wpa3", "wpa2-wpa3", "open")
@@ -156,10 +156,10 @@ def parse_rate(text: str) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# the dataclasses (field order = order in the default file)
+# the records (field order = order in the default file)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ChipConfig:
     enabled: bool = True  # false: no MediaTek chip, use an existing interface of any radio
     backend: str = "auto"  # auto | real | sim
@@ -167,20 +167,20 @@ class ChipConfig:
     names: str = "default"  # default (wlan0/ap0/p2p0) | mtk (OpenWrt: mtkwlan0/mtkap0/mtkp2p0)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MacFilterConfig:
     mode: str = "off"  # off | allow (only the listed stations) | deny (all but the listed stations)
     macs: tuple[str, ...] = ()  # written to a file beside hostapd.conf (accept_mac_file / deny_mac_file)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reservation:
     mac: str = ""  # the client's MAC address
     ip: str = ""  # a host address inside the AP subnet (ap.address4)
     name: str = ""  # optional host name (one DNS label)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class APConfig:
     enabled: bool = True
     interface: str = ""  # "" -> ap0 (names=default) or mtkap0 (names=mtk)
@@ -216,7 +216,7 @@ class APConfig:
         return self.passphrase or self.psk
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DhcpConfig:
     enabled: bool = True
     range_start: str = ""  # "" -> .100 of the subnet (or the first free host of a small one)
@@ -227,7 +227,7 @@ class DhcpConfig:
     reservation: tuple[Reservation, ...] = ()  # [[dhcp.reservation]]: fixed addresses (dhcp-host)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ShapingConfig:
     enabled: bool = False
     rate: str = "8mbit"  # egress limit on the AP interface (keeps the driver queue short)
@@ -237,13 +237,13 @@ class ShapingConfig:
         return parse_rate(self.rate)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NatConfig:
     uplink: str = ""  # interface to masquerade out of ("" = no NAT)
     bridge: str = ""  # bridge the AP interface into ("" = routed)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StaConfig:
     enabled: bool = False
     interface: str = ""  # "" -> wlan0 (names=default) or mtkwlan0 (names=mtk)
@@ -256,7 +256,7 @@ class StaConfig:
     set_dns: bool = True  # put the lease's DNS servers into /etc/resolv.conf (restored on down)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SupervisorConfig:
     stall_seconds: int = 60  # TX queue stopped this long -> recover
     max_restarts: int = 5  # restarts within restart_window at the backoff; past it: every backoff_max, degraded
@@ -270,7 +270,7 @@ class SupervisorConfig:
     loop_window: int = 60  # ... within this many seconds -> association loop
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LogConfig:
     """Where r2wifi's logs go (resolved by :mod:`r2wifi.logdir`)."""
 
@@ -279,7 +279,7 @@ class LogConfig:
     backups: int = 3  # ... keeping this many (.1 newest)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Config:
     chip: ChipConfig = ChipConfig()
     ap: APConfig = APConfig()
@@ -302,7 +302,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "supervisor": SupervisorConfig,
     "log": LogConfig,
 }
-# Keys holding an array of tables, and the dataclass of each element.
+# Keys holding an array of tables, and the record of each element.
 _TABLE_ARRAYS: dict[str, type[Any]] = {"dhcp.reservation": Reservation}
 SECRET_KEYS = frozenset({"ap.passphrase", "ap.psk", "sta.passphrase", "sta.psk"})
 
@@ -405,8 +405,8 @@ def _did_you_mean(word: str, known: Any) -> str:
 
 
 def _build(name: str, cls: type[Any], body: dict[str, Any], found: _Problems) -> Any:
-    """Build the dataclass ``cls`` of the table at dotted ``name``; bad keys are recorded and left default."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    """Build the record ``cls`` of the table at dotted ``name``; bad keys are recorded and left default."""
+    fields = {f.name: f for f in records.fields(cls)}
     kwargs: dict[str, Any] = {}
     for key, value in body.items():
         dotted = f"{name}.{key}"
@@ -421,7 +421,7 @@ def _build(name: str, cls: type[Any], body: dict[str, Any], found: _Problems) ->
 
 
 def _coerce(key: str, value: Any, default: Any, found: _Problems) -> Any:
-    if dataclasses.is_dataclass(default):
+    if records.is_record(default):
         if not isinstance(value, dict):
             raise ConfigError(key, f"expected a table [{key}], got {_tname(value)}")
         return _build(key, type(default), value, found)
@@ -467,25 +467,25 @@ def _resolve(cfg: Config) -> Config:
     mtk = cfg.chip.names == "mtk"
     ap = cfg.ap
     if not ap.interface:
-        ap = dataclasses.replace(ap, interface="mtkap0" if mtk else "ap0")
+        ap = records.replace(ap, interface="mtkap0" if mtk else "ap0")
     if ap.country == "auto":
         from r2wifi.net import regdb  # asks the kernel (nl80211): only for "auto"
 
         found = regdb.system_country()
-        ap = dataclasses.replace(ap, country=found if found in _ISO_SET else WORLD)
+        ap = records.replace(ap, country=found if found in _ISO_SET else WORLD)
     sta = cfg.sta
     if not sta.interface:
-        sta = dataclasses.replace(sta, interface="mtkwlan0" if mtk else "wlan0")
+        sta = records.replace(sta, interface="mtkwlan0" if mtk else "wlan0")
     dhcp = cfg.dhcp
     if not dhcp.range_start or not dhcp.range_end:
         try:
             start, end = default_dhcp_range(ap.network4)
         except ValueError:
             start, end = "", ""  # address4 invalid: validate() reports ap.address4
-        dhcp = dataclasses.replace(
+        dhcp = records.replace(
             dhcp, range_start=dhcp.range_start or start, range_end=dhcp.range_end or end
         )
-    return dataclasses.replace(cfg, ap=ap, sta=sta, dhcp=dhcp)
+    return records.replace(cfg, ap=ap, sta=sta, dhcp=dhcp)
 
 
 def default_dhcp_range(iface: ipaddress.IPv4Interface) -> tuple[str, str]:
@@ -554,13 +554,13 @@ def validate(cfg: Config) -> Config:
 def _walk(prefix: str, obj: Any) -> list[tuple[str, Any]]:
     """(dotted key, value) of every leaf value, list items as ``key[i]``."""
     out: list[tuple[str, Any]] = []
-    for f in dataclasses.fields(obj):
+    for f in records.fields(obj):
         key, value = f"{prefix}.{f.name}", getattr(obj, f.name)
-        if dataclasses.is_dataclass(value):
+        if records.is_record(value):
             out += _walk(key, value)
         elif isinstance(value, tuple):
             for i, item in enumerate(value):
-                out += _walk(f"{key}[{i}]", item) if dataclasses.is_dataclass(item) else [(f"{key}[{i}]", item)]
+                out += _walk(f"{key}[{i}]", item) if records.is_record(item) else [(f"{key}[{i}]", item)]
         else:
             out.append((key, value))
     return out
@@ -615,7 +615,7 @@ def _key_order(key: str) -> tuple[int, int]:
     if section not in _SECTIONS:
         return (-1, 0)
     field_name = key.split(".")[1].split("[")[0] if "." in key else ""
-    fields = [f.name for f in dataclasses.fields(_SECTIONS[section])]
+    fields = [f.name for f in records.fields(_SECTIONS[section])]
     return (names.index(section), fields.index(field_name) if field_name in fields else len(fields))
 
 
@@ -957,16 +957,16 @@ def config_as_dict(cfg: Config, *, masked: bool = True) -> dict[str, dict[str, A
 
 def _as_dict(prefix: str, obj: Any, masked: bool) -> dict[str, Any]:
     body: dict[str, Any] = {}
-    for f in dataclasses.fields(obj):
+    for f in records.fields(obj):
         key, value = f"{prefix}.{f.name}", getattr(obj, f.name)
         if masked and key in SECRET_KEYS and value:
             value = MASK
         if masked and key == "ap.extra":
             value = tuple(_mask_extra(line) for line in value)
-        if dataclasses.is_dataclass(value):
+        if records.is_record(value):
             body[f.name] = _as_dict(key, value, masked)
         elif isinstance(value, tuple):
-            body[f.name] = [_as_dict(key, v, masked) if dataclasses.is_dataclass(v) else v for v in value]
+            body[f.name] = [_as_dict(key, v, masked) if records.is_record(v) else v for v in value]
         else:
             body[f.name] = value
     return body

@@ -36,10 +36,11 @@ import errno
 import os
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+from r2wifi.records import record
 
 if TYPE_CHECKING:
     import socket
@@ -202,7 +203,7 @@ class Tee:
 
 
 # -- where ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class LogTarget:
     """``mode``: ``"dir"`` (all logs in ``dir``), ``"state"`` (each at its fallback) or ``"syslog"``."""
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 from r2wifi.cli.commands import COMMANDS
 
 
@@ -49,3 +52,27 @@ def test_every_registered_module_imports_without_heavy_deps():
         assert p.returncode == 0, f"{name}: {p.stderr}"
         assert p.stdout.strip() == "", f"{name} imports {p.stdout.strip()} at import time"
     assert importlib.import_module("r2wifi.cli.main")
+
+
+def _leave(prelude: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    code = (f"{prelude}\nimport sys\nsys.argv = ['r2wifi', *{list(argv)!r}]\n"
+            "class Teardown:\n    def __del__(self):\n        print('teardown', flush=True)\n"
+            "keep = Teardown()\nfrom r2wifi.cli.main import run\nrun()\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_leave_skips_the_interpreter_teardown_with_nothing_pending():
+    """With one thread and no atexit handler, `r2wifi` flushes its output and exits without the teardown."""
+    p = _leave("", "--version")
+    assert p.returncode == 0 and p.stdout.startswith("r2wifi ") and "teardown" not in p.stdout
+    bad = _leave("", "no-such-command")
+    assert bad.returncode == 2 and "unknown command" in bad.stderr and "teardown" not in bad.stdout
+
+
+def test_leave_keeps_the_normal_exit_for_atexit_handlers_and_threads():
+    """An atexit handler still runs and a running thread is still waited for (then the teardown runs too)."""
+    p = _leave("import atexit\natexit.register(lambda: print('handler', flush=True))", "--version")
+    assert p.returncode == 0 and "handler" in p.stdout and "teardown" in p.stdout
+    p = _leave("import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.3), print('thread done', "
+               "flush=True))).start()", "no-such-command")
+    assert p.returncode == 2 and "thread done" in p.stdout and "teardown" in p.stdout

@@ -36,11 +36,11 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from r2wifi.errors import UserError
 from r2wifi.paths import state_dir
+from r2wifi.records import field, record
 
 _EVENT_RE = re.compile(rb"^<(\d)>(.*)$", re.S)
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -56,7 +56,7 @@ class CtrlTimeout(CtrlError):
     """No reply / no matching event within the timeout."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CtrlEvent:
     """An unsolicited message ``<level>NAME args...``; ``name`` is the first word."""
 

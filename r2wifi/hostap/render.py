@@ -33,7 +33,6 @@ Rules:
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
@@ -240,6 +239,8 @@ def dnsmasq_hosts_path(conf_file: str | Path) -> Path:
     conf = Path(conf_file)
     if os.geteuid() != 0:
         return conf.with_suffix(".hosts")
+    import hashlib  # here: loading OpenSSL costs ~0.1 s on the board, and `up` calls this while hostapd starts
+
     digest = hashlib.sha256(str(conf.resolve()).encode()).hexdigest()[:16]
     return HOSTS_DIR / f"{conf.stem}-{digest}.hosts"
 

@@ -35,9 +35,10 @@ import os
 import socket
 import struct
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TypeVar
+
+from r2wifi.records import field, record
 
 # -- constants (linux/netlink.h) ------------------------------------------------------------------------
 NETLINK_ROUTE = 0
@@ -97,7 +98,7 @@ def parse_attrs(data: bytes) -> dict[int, bytes]:
     return out
 
 
-@dataclass
+@record
 class Msg:
     """One decoded netlink message."""
 

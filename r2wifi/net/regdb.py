@@ -41,12 +41,12 @@ import re
 import stat
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from r2wifi.config import WORLD, Config
 from r2wifi.errors import ConfigError, UserError
+from r2wifi.records import record
 
 MAGIC = b"RGDB"
 VERSION = 20
@@ -64,7 +64,7 @@ class RegDbError(UserError):
     """The regulatory database is missing, unreadable or malformed."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     start_khz: int
     end_khz: int
@@ -92,14 +92,14 @@ class Rule:
         return span + (f" ({', '.join(names)})" if names else "")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Domain:
     alpha2: str
     dfs_region: str
     rules: tuple[Rule, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RegDb:
     countries: Mapping[str, Domain]
 
@@ -107,7 +107,7 @@ class RegDb:
         return self.countries.get(alpha2)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Verdict:
     allowed: bool
     reason: str  # why not (empty when allowed)
@@ -133,6 +133,7 @@ def parse(data: bytes) -> RegDb:
         raise RegDbError(f"regulatory.db: format version {version}, this reader knows {VERSION}")
     countries: dict[str, Domain] = {}
     collections: dict[int, tuple[str, tuple[Rule, ...]]] = {}
+    rules: dict[int, Rule] = {}  # by offset: the countries' collections share most of their rules
     offset = 8
     while True:
         raw, ptr = _u(">2sH", data, offset, "country entry")
@@ -142,14 +143,14 @@ def parse(data: bytes) -> RegDb:
         if not re.fullmatch(rb"[0-9A-Z]{2}", raw):
             raise RegDbError(f"regulatory.db: bad country code {raw!r} at byte {offset - 4}")
         if ptr << 2 not in collections:
-            collections[ptr << 2] = _collection(data, ptr << 2)
-        region, rules = collections[ptr << 2]
+            collections[ptr << 2] = _collection(data, ptr << 2, rules)
+        region, domain_rules = collections[ptr << 2]
         alpha2 = raw.decode("ascii")
-        countries[alpha2] = Domain(alpha2, region, rules)
+        countries[alpha2] = Domain(alpha2, region, domain_rules)
     return RegDb(countries)
 
 
-def _collection(data: bytes, offset: int) -> tuple[str, tuple[Rule, ...]]:
+def _collection(data: bytes, offset: int, known: dict[int, Rule]) -> tuple[str, tuple[Rule, ...]]:
     length, count, region = _u(">BBB", data, offset, "rule collection")
     if length < 3:
         raise RegDbError(f"regulatory.db: collection at byte {offset} has a header of {length} bytes")
@@ -157,7 +158,9 @@ def _collection(data: bytes, offset: int) -> tuple[str, tuple[Rule, ...]]:
     rules = []
     for i in range(count):
         (ptr,) = _u(">H", data, first + 2 * i, "rule pointer")
-        rules.append(_rule(data, ptr << 2))
+        if ptr << 2 not in known:
+            known[ptr << 2] = _rule(data, ptr << 2)
+        rules.append(known[ptr << 2])
     return DFS_REGIONS.get(region, f"region {region}"), tuple(rules)
 
 

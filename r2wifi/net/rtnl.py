@@ -21,7 +21,6 @@ import ipaddress
 import socket
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from r2wifi.net import netlink as _netlink
 
@@ -44,6 +43,7 @@ from r2wifi.net.netlink import NetlinkSocket as NetlinkSocket
 from r2wifi.net.netlink import pack_attr as pack_attr
 from r2wifi.net.netlink import pack_msg as pack_msg
 from r2wifi.net.netlink import parse_attrs as parse_attrs
+from r2wifi.records import record
 
 # -- constants (linux/rtnetlink.h, linux/if_link.h, linux/if_addr.h) --------------------------------
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
@@ -86,7 +86,7 @@ def _mac_text(raw: bytes | None) -> str | None:
     return ":".join(f"{b:02x}" for b in raw) if raw is not None else None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LinkInfo:
     index: int
     ifname: str
@@ -109,7 +109,7 @@ class LinkInfo:
                    msg.u32(IFLA_MTU), state, msg.u32(IFLA_MASTER))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AddrInfo:
     index: int
     family: int

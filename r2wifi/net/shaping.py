@@ -23,17 +23,17 @@ its 256-frame TX-queue stop threshold. Rules:
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
 from typing import Any
 
 from r2wifi.errors import UserError
+from r2wifi.records import record
 
 ROOT = 0x10000  # "1:"
 PARENT = 0x10001  # "1:1"
 LEAF = 0x10010  # "1:10"
 DEFAULT_CLASS = 0x10  # minor of LEAF
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ShapingPlan:
     kind: str  # "htb" | "tbf"
     rate: int  # bits per second
@@ -43,7 +43,7 @@ class ShapingPlan:
         return max(self.rate // 2, 8000)
 
 
-@dataclass
+@record
 class Counters:
     kind: str | None  # root qdisc kind, None if no qdisc of ours
     class_bytes: int = 0

@@ -52,7 +52,6 @@ runs wpa_supplicant with ``-Dwired`` on the simulator.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import os
 import time
@@ -60,6 +59,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from r2wifi import records
 from r2wifi.config import Config
 from r2wifi.errors import UserError
 from r2wifi.fsutil import atomic_write
@@ -181,7 +181,7 @@ def load_or_default(config: str | None) -> Config:
         return default_config()
 
 
-@dataclasses.dataclass
+@records.record
 class UpRecord:
     """``<ap dir>/up.json``: what ``up`` did, so that ``down`` undoes exactly that and the health check
     knows what to expect. :meth:`from_json` tolerates files of other versions: a missing key takes its
@@ -199,28 +199,28 @@ class UpRecord:
     launcher_started: bool = False  # the launcher is ours to stop
     wifi: str | None = None  # the WiFi mode we switched on
     ifindex: int | None = None
-    addresses: list[str] = dataclasses.field(default_factory=list)  # added by us: ours to remove
-    want_addresses: list[str] = dataclasses.field(default_factory=list)  # the interface must have these
+    addresses: list[str] = records.field(default_factory=list)  # added by us: ours to remove
+    want_addresses: list[str] = records.field(default_factory=list)  # the interface must have these
     bridge: str | None = None
     shaping: dict[str, Any] | None = None  # {"kind", "rate"}
     nat: dict[str, Any] | None = None  # {"subnet", "uplink"}
-    daemons: list[str] = dataclasses.field(default_factory=list)  # started for the mode, in start order
+    daemons: list[str] = records.field(default_factory=list)  # started for the mode, in start order
     hostapd_driver: str | None = None
     dnsmasq: bool = False
     wpa_supplicant: bool = False
     dhcpc: bool = False
-    extra: dict[str, Any] = dataclasses.field(default_factory=dict)  # keys this version does not know
+    extra: dict[str, Any] = records.field(default_factory=dict)  # keys this version does not know
 
     @classmethod
     def names(cls) -> frozenset[str]:
-        return frozenset(f.name for f in dataclasses.fields(cls)) - {"extra"}
+        return frozenset(f.name for f in records.fields(cls)) - {"extra"}
 
     @classmethod
     def from_json(cls, data: object) -> UpRecord:
         if not isinstance(data, dict):
             return cls()
         names = cls.names()
-        lists = {f.name for f in dataclasses.fields(cls) if f.default_factory is list}
+        lists = {f.name for f in records.fields(cls) if f.default_factory is list}
         # a list field that is not a list (hand-edited, damaged) takes its default
         rec = cls(**{k: v for k, v in data.items() if k in names and (k not in lists or isinstance(v, list))})
         rec.extra = {k: v for k, v in data.items() if k not in names}
@@ -249,7 +249,12 @@ def _always(cfg: Config) -> bool:
     return True
 
 
-@dataclasses.dataclass(frozen=True)
+def _wants_dnsmasq(cfg: Config) -> bool:
+    """A routed AP with DHCP on serves its own leases (a bridged AP leaves that to the bridge's network)."""
+    return cfg.dhcp.enabled and not cfg.nat.bridge
+
+
+@records.record(frozen=True)
 class ModeSteps:
     """What differs between the AP and the station, as data: the ordered steps of ``up`` (every one a
     method of :class:`ApController` taking the record), the daemons each mode starts (with the
@@ -281,8 +286,9 @@ PREFETCH_COMMON = ("r2wifi.wmt.wifi", "r2wifi.net.link", "r2wifi.hostap.daemon",
 
 MODES: dict[str, ModeSteps] = {
     "ap": ModeSteps("hostapd", "ap",
-                    (("hostapd", _always), ("dnsmasq", lambda c: c.dhcp.enabled and not c.nat.bridge)),
-                    ("start_hostapd", "reapply_addresses", "start_dnsmasq"), check=("check_regulatory",),
+                    (("hostapd", _always), ("dnsmasq", _wants_dnsmasq)),
+                    ("start_hostapd", "prepare_dnsmasq", "await_hostapd", "reapply_addresses", "start_dnsmasq"),
+                    check=("check_regulatory",),
                     interface=("iface_mac", "iface_addresses", "iface_up", "iface_shaping", "iface_nat"),
                     prefetch=(*PREFETCH_COMMON, "r2wifi.net.shaping", "r2wifi.net.nat")),
     "sta": ModeSteps("wpa_supplicant", "sta",
@@ -309,6 +315,8 @@ class ApController:
         self._netns: str | None = None
         self._wired = False
         self._facts_done = False
+        self._hostapd: Daemon | None = None  # started by start_hostapd, awaited by await_hostapd
+        self._dnsmasq: Daemon | None = None  # rendered by prepare_dnsmasq, started by start_dnsmasq
 
     # -- record ----------------------------------------------------------------------------------
     def read_record(self) -> UpRecord:
@@ -385,11 +393,11 @@ class ApController:
         if record.started_at is None:
             record.started_at = time.time()
         self.write_record(record)  # from here on, `down` knows what to undo
-        for name in self.steps.up:
+        for i, name in enumerate(self.steps.up, 1):
             getattr(self, name)(record)
+            if i == len(self.steps.up):
+                record.up_at = time.time()  # in the last step's write (each write costs ~10 ms on the board)
             self.write_record(record)
-        record.up_at = time.time()
-        self.write_record(record)
         return record
 
     def preflight(self, cfg: Config | None = None) -> list[str]:
@@ -530,27 +538,45 @@ class ApController:
                     self.step(f"address {cidr} again (lost while hostapd started)")
 
     def start_hostapd(self, record: UpRecord) -> None:
-        from r2wifi.hostap.ctrl import wait_ready
+        """Render and start hostapd (when it is not running); :meth:`await_hostapd` waits for it."""
         from r2wifi.hostap.daemon import hostapd_daemon
 
         ctrl = self.daemons.ctrl_path("hostapd")
         d = self.daemons.handle("hostapd")
         if not d.alive():
-            cfg = dataclasses.replace(self.cfg, ap=dataclasses.replace(self.cfg.ap, driver=self.hostapd_driver))
+            cfg = records.replace(self.cfg, ap=records.replace(self.cfg.ap, driver=self.hostapd_driver))
             ctrl.unlink(missing_ok=True)  # a socket left by a hostapd of ours that was killed
             d = hostapd_daemon(cfg, netns=self.netns, name=self.daemons.name("hostapd"))
             self.step("start hostapd")
             self._start("hostapd", d)
             record.hostapd_driver = cfg.ap.driver
+        self._hostapd = d
+
+    def prepare_dnsmasq(self, record: UpRecord) -> None:
+        """Render dnsmasq's files while hostapd comes up (it starts only once hostapd is ENABLED and the
+        addresses are back: :meth:`start_dnsmasq`); nothing when dnsmasq is not wanted or already runs."""
+        from r2wifi.hostap.daemon import dnsmasq_daemon
+
+        if _wants_dnsmasq(self.cfg) and not self.daemons.alive("dnsmasq"):
+            self._dnsmasq = dnsmasq_daemon(self.cfg, netns=self.netns, name=self.daemons.name("dnsmasq"))
+
+    def await_hostapd(self, record: UpRecord) -> None:
+        """Wait for the hostapd of :meth:`start_hostapd` to report AP-ENABLED (stopped if it does not)."""
+        from r2wifi.hostap.ctrl import wait_ready
+
+        d = self._hostapd if self._hostapd is not None else self.daemons.handle("hostapd")
         try:
             from r2wifi.net.regdb import cac_wait
 
             # a DFS channel: hostapd first listens for radar (CAC, 60 s or 600 s) before AP-ENABLED
-            client = wait_ready(ctrl, kind="hostapd", timeout=HOSTAPD_TIMEOUT + cac_wait(self.cfg), alive=d.alive)
+            client = wait_ready(self.daemons.ctrl_path("hostapd"), kind="hostapd",
+                                timeout=HOSTAPD_TIMEOUT + cac_wait(self.cfg), alive=d.alive)
         except UserError as err:
             d.stop(timeout=2.0)  # also waits for its log pump, so the log is complete
             raise UserError(f"hostapd did not come up: {err.message}; {self._last_log_line('hostapd')}",
                             hint=f"log: {self.daemons.logfile('hostapd')}") from None
+        finally:
+            self._hostapd = None
         client.close()
         self.step("hostapd ENABLED")
 
@@ -576,12 +602,14 @@ class ApController:
                             hint=f"log: {d.log_file}") from None
 
     def start_dnsmasq(self, record: UpRecord) -> None:
+        """Start dnsmasq (files from :meth:`prepare_dnsmasq`, or rendered now) when wanted and not running."""
         from r2wifi.hostap.daemon import dnsmasq_daemon
 
-        if not self.cfg.dhcp.enabled or self.cfg.nat.bridge or self.daemons.alive("dnsmasq"):
+        d, self._dnsmasq = self._dnsmasq, None
+        if not _wants_dnsmasq(self.cfg) or self.daemons.alive("dnsmasq"):
             return
         self.step("start dnsmasq")
-        self._start("dnsmasq", dnsmasq_daemon(self.cfg, netns=self.netns, name=self.daemons.name("dnsmasq")))
+        self._start("dnsmasq", d or dnsmasq_daemon(self.cfg, netns=self.netns, name=self.daemons.name("dnsmasq")))
         record.dnsmasq = True
 
     def start_wpa_supplicant(self, record: UpRecord) -> None:
@@ -591,7 +619,7 @@ class ApController:
         d = self.daemons.handle("wpa_supplicant")
         if not d.alive():
             driver = "wired" if self.facts()[1] else self.cfg.sta.driver
-            cfg = dataclasses.replace(self.cfg, sta=dataclasses.replace(self.cfg.sta, driver=driver))
+            cfg = records.replace(self.cfg, sta=records.replace(self.cfg.sta, driver=driver))
             d = wpa_supplicant_daemon(cfg, netns=self.netns, name=self.daemons.name("wpa_supplicant"))
             self.step("start wpa_supplicant")
             self._start("wpa_supplicant", d)
@@ -655,7 +683,7 @@ class ApController:
         pid = self.daemons.pid("hostapd")
         if pid is None:
             raise UserError("hostapd is not running")
-        cfg = dataclasses.replace(self.cfg, ap=dataclasses.replace(self.cfg.ap, driver=self.hostapd_driver))
+        cfg = records.replace(self.cfg, ap=records.replace(self.cfg.ap, driver=self.hostapd_driver))
         hostapd_daemon(cfg, netns=self.netns, name=self.daemons.name("hostapd"))  # renders its files only
         self.step("reload hostapd")
         with CtrlClient(self.ctrl_path(), timeout=5.0) as c:

@@ -41,11 +41,12 @@ the IPv6 part after the ``duid`` line is skipped (its second column is an IAID, 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from r2wifi import records
 
 if TYPE_CHECKING:
     from r2wifi.service.daemons import Daemons
@@ -57,7 +58,7 @@ _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _FLAG_RE = re.compile(r"\[([^\]]+)\]")
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Lease:
     mac: str
     ip: str
@@ -65,7 +66,7 @@ class Lease:
     expires: int | None  # epoch seconds; None = infinite lease
 
 
-@dataclasses.dataclass(frozen=True)
+@records.record(frozen=True)
 class Station:
     mac: str
     ip: str | None = None
@@ -84,7 +85,7 @@ class Station:
     identity: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
+        d = records.asdict(self)
         d["flags"] = list(self.flags)
         return d
 
@@ -160,7 +161,7 @@ def join(stations: Iterable[Station], leases: Mapping[str, Lease]) -> list[Stati
     for sta in stations:
         lease = leases.get(sta.mac)
         if lease is not None:
-            sta = dataclasses.replace(sta, ip=lease.ip, hostname=lease.hostname)
+            sta = records.replace(sta, ip=lease.ip, hostname=lease.hostname)
         out.append(sta)
     return sorted(out, key=lambda s: s.mac)
 
@@ -231,5 +232,5 @@ def query(ctrl_path: Path, lease_path: Path | None,
         st = c.status()
         found = [parse_station(mac, kv) for mac, kv in c.all_sta().items()]
     if driver == WIRED:
-        found = [s if s.authorized else dataclasses.replace(s, authorized=None) for s in found]
+        found = [s if s.authorized else records.replace(s, authorized=None) for s in found]
     return ap_summary(st, driver), [s.as_dict() for s in join(found, read_leases(lease_path))]

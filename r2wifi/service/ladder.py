@@ -49,23 +49,24 @@ supervisor logs each one.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+
+from r2wifi import records
+from r2wifi.records import field, record
 
 RUNGS = ("restart-hostapd", "reset-wifi", "reset-chip")
 
 
 # -- events (inputs) ------------------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class Tick:
     t: float
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HostapdExited:
     """A daemon r2wifi started exited (hostapd by default; dnsmasq, wpa_supplicant, dhcpc ...)."""
 
@@ -77,7 +78,7 @@ class HostapdExited:
 DaemonExited = HostapdExited
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InterfaceFault:
     """The interface lost state r2wifi gave it; ``daemons`` are the ones to restart with it."""
 
@@ -86,52 +87,52 @@ class InterfaceFault:
     daemons: tuple[str, ...] = ("hostapd",)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LauncherExited:
     t: float
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ApEnabled:
     t: float
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ApDisabled:
     t: float
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TxqStopped:
     t: float
     queue: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TxqWoken:
     t: float
     queue: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StaConnected:
     t: float
     station: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class StaDisconnected:
     t: float
     station: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class EapolTimeout:
     t: float
     station: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class WrongKey:
     """A station's 4-way handshake failed its MIC check: the client has the wrong passphrase."""
 
@@ -139,7 +140,7 @@ class WrongKey:
     station: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Done:
     """The outcome of the last :class:`Recover` action."""
 
@@ -153,7 +154,7 @@ Event = (Tick | HostapdExited | InterfaceFault | LauncherExited | ApEnabled | Ap
 
 
 # -- actions (outputs) ----------------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class Recover:
     rung: int
     reason: str
@@ -166,7 +167,7 @@ class Recover:
         return RUNGS[self.rung]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Health:
     """The recovery budget is exhausted (``degraded``: still recovering, at ``backoff_max``) or fine again."""
 
@@ -174,7 +175,7 @@ class Health:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Note:
     """Something worth a log line that needs no action (a detector's observation)."""
 
@@ -190,7 +191,7 @@ class State(enum.Enum):
     RECOVERING = "recovering"
 
 
-@dataclass
+@record
 class LadderConfig:
     stall_seconds: float = 5.0
     loop_count: int = 6
@@ -212,7 +213,7 @@ class LadderConfig:
         default = LadderConfig()
         changes: dict[str, float | int] = {}
         notes: list[str] = []
-        for f in dataclasses.fields(self):
+        for f in records.fields(self):
             value = getattr(self, f.name)
             if not isinstance(value, (int, float)) or not math.isfinite(value):
                 bad = True
@@ -223,14 +224,14 @@ class LadderConfig:
             if bad:
                 changes[f.name] = getattr(default, f.name)
                 notes.append(f"{f.name} = {value!r} is not usable; using {getattr(default, f.name)!r}")
-        out = dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+        out = records.replace(self, **changes)
         if out.backoff_max < out.backoff_base:
             notes.append(f"backoff_max {out.backoff_max!r} is below backoff_base {out.backoff_base!r}; using that")
-            out = dataclasses.replace(out, backoff_max=out.backoff_base)
+            out = records.replace(out, backoff_max=out.backoff_base)
         return out, notes
 
 
-@dataclass
+@record
 class _Fault:
     reason: str
     rung: int
@@ -238,7 +239,7 @@ class _Fault:
     key: str = ""  # what kind of fault: only the same kind coming back climbs the ladder
 
 
-@dataclass
+@record
 class Ladder:
     config: LadderConfig = field(default_factory=LadderConfig)
     state: State = State.WATCHING

@@ -50,7 +50,6 @@ and a failure to collect is a 500 with one line, never a dead server.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import threading
 import time
@@ -58,6 +57,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from r2wifi import records
 from r2wifi.errors import UserError
 
 if TYPE_CHECKING:
@@ -92,12 +92,12 @@ def cause_of(reason: str | None) -> str:
     return "other"
 
 
-@dataclasses.dataclass
+@records.record
 class Family:
     name: str  # as exposed: counters end in _total
     kind: str  # gauge | counter | histogram
     help: str
-    samples: list[tuple[str, dict[str, str], float]] = dataclasses.field(default_factory=list)
+    samples: list[tuple[str, dict[str, str], float]] = records.field(default_factory=list)
 
     def add(self, value: float, suffix: str = "", **labels: str) -> None:
         self.samples.append((self.name + suffix, labels, value))

@@ -27,7 +27,8 @@ Facts behind the table:
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+
+from r2wifi.records import field, record
 
 
 class Act(enum.Enum):
@@ -117,7 +118,7 @@ def action_of(key: str, mode: str) -> Act:
     return act
 
 
-@dataclass
+@record
 class Plan:
     keys: dict[str, Act] = field(default_factory=dict)  # changed key -> its act
 

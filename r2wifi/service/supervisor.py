@@ -610,14 +610,14 @@ class Supervisor:
 def config_changes(old: Any, new: Any) -> list[str]:
     """``section.key`` of every value that differs between two configurations (values not shown:
     some are secrets)."""
-    import dataclasses
+    from r2wifi import records
 
     out: list[str] = []
-    for sec in dataclasses.fields(old):
+    for sec in records.fields(old):
         a, b = getattr(old, sec.name), getattr(new, sec.name)
-        if not dataclasses.is_dataclass(a) or not dataclasses.is_dataclass(b):
+        if not records.is_record(a) or not records.is_record(b):
             continue
-        for f in dataclasses.fields(a):
+        for f in records.fields(a):
             if getattr(a, f.name) != getattr(b, f.name):
                 out.append(f"{sec.name}.{f.name}")
     return out

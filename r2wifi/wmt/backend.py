@@ -35,9 +35,9 @@ import select
 import stat
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
+from r2wifi.records import record
 from r2wifi.wmt.ioctls import host_abi
 
 HCIGETDEVINFO = 0x800448D3  # _IOR('H', 211, int)
@@ -45,7 +45,7 @@ HCIGETDEVINFO = 0x800448D3  # _IOR('H', 211, int)
 NodeKind = Literal["char", "file", "dir", "other"]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NodeInfo:
     path: str
     kind: NodeKind

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from r2wifi.errors import UserError
+from r2wifi.records import record
 from r2wifi.wmt.backend import Backend
 from r2wifi.wmt.loader import STPBT, is_char
 from r2wifi.wmt.state import read_state
@@ -22,7 +22,7 @@ MODULE = "stp_chrdev_bt"
 POLL_S = 0.02
 
 
-@dataclass
+@record
 class BtStatus:
     module_loaded: bool
     node: bool

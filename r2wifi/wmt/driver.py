@@ -10,7 +10,7 @@ Rules: constants and frozen tables only, no I/O, imports nothing from r2wifi (ev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from r2wifi.records import record
 
 # ---- device nodes (§1.1, §2.1, §3.1, §5) ------------------------------------------------------------
 WMTDETECT = "/dev/wmtdetect"
@@ -50,7 +50,7 @@ NVRAM_PATH = f"{DEFAULT_PATCH_DIR}/nvram/WIFI"
 WMT_CFG_PATH = "/system/etc/firmware/WMT_SOC.cfg"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class KnownFile:
     """One file of the vendor firmware set, at the path the driver or launcher opens."""
 

@@ -21,11 +21,11 @@ Rules: pure functions over bytes and paths; no device access. Bad files raise
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from r2wifi.errors import UserError
+from r2wifi.records import asdict, field, record
 
 # the facts live in r2wifi.wmt.driver; re-exported here for the firmware tools
 from r2wifi.wmt.driver import DEFAULT_PATCH_DIR as DEFAULT_PATCH_DIR
@@ -62,7 +62,7 @@ class FirmwareError(UserError):
     """A firmware file is missing, short or has an invalid header."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PatchHeader:
     build_time: str
     platform: str
@@ -117,7 +117,7 @@ def prefix_for_chip(chip_id: int) -> str | None:
     return PATCH_PREFIX.get(f"mt{chip_id:04x}")
 
 
-@dataclass
+@record
 class Finding:
     level: Literal["ok", "warn", "error"]
     path: str
@@ -128,7 +128,7 @@ class Finding:
         return asdict(self)
 
 
-@dataclass
+@record
 class PatchSet:
     """The patch files the launcher would announce for a directory, with their headers."""
 

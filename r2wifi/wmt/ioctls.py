@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
 from typing import Literal
+
+from r2wifi.records import record
 
 IOC_NONE = 0
 IOC_WRITE = 1
@@ -51,7 +52,7 @@ def ioc(direction: int, typ: int, nr: int, size: int) -> int:
     return (direction << _DIRSHIFT) | (size << _SIZESHIFT) | (typ << _TYPESHIFT) | (nr << _NRSHIFT)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Ioctl:
     name: str
     device: str  # "/dev/wmtdetect", "/dev/stpwmt", "/dev/stpbt"

@@ -88,8 +88,10 @@ class Launcher:
                  power_tries: int = POWER_TRIES,
                  power_retry_s: float = POWER_RETRY_S,
                  clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 on_powered: Callable[[], None] = lambda: None) -> None:
         self.backend = backend
+        self.on_powered = on_powered  # called once the state record says powered (each time it does)
         self.patch_dir = patch_dir
         self.log = log
         self.state_base = state_base
@@ -215,6 +217,7 @@ class Launcher:
             else:
                 self.log(f"chip powered (patches: {', '.join(p for _s, p in self.channel.last_patches) or 'none'})")
                 self.update(powered=True, phase="serving", last_error=None)
+                self.on_powered()
                 return True
         if not self.stopping.is_set():
             self.log(f"chip power-on failed {self.power_tries} times, giving up (still serving commands)")
@@ -338,8 +341,11 @@ class Launcher:
 
 def run_resident(backend: Backend, patch_dir: str, *, stream: TextIO | None = sys.stderr,
                  power_tries: int = POWER_TRIES, open_timeout: float | None = None,
-                 make_backend: Callable[[], Backend] | None = None) -> int:
+                 make_backend: Callable[[], Backend] | None = None,
+                 on_powered: Callable[[], None] = lambda: None) -> int:
     """The `chip launch` process: lock, set up, power thread, serve until SIGTERM/SIGINT.
+
+    ``on_powered``: called (in the power thread) right after the state record says the chip is powered.
 
     ``make_backend``: makes a fresh connection of the same backend for the final LAUNCHER_KILL(1) when
     a signal interrupted a call on the main one (the caller picks the backend; wmt never imports sim).
@@ -357,7 +363,8 @@ def run_resident(backend: Backend, patch_dir: str, *, stream: TextIO | None = sy
     if holder is not None:
         raise UserError(f"another launcher is running (pid {holder}); stop it first or use 'r2wifi chip status'")
     log = LauncherLog(f.log, stream)
-    launcher = Launcher(backend, patch_dir, log=log, power_tries=power_tries, open_timeout=open_timeout)
+    launcher = Launcher(backend, patch_dir, log=log, power_tries=power_tries, open_timeout=open_timeout,
+                        on_powered=on_powered)
 
     class _Stop(BaseException):  # not swallowed by any "except Exception" below us
         pass

@@ -25,9 +25,9 @@ from __future__ import annotations
 import errno
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from r2wifi.errors import UserError
+from r2wifi.records import field, record
 from r2wifi.wmt import driver, ioctls
 from r2wifi.wmt.backend import Backend, DeviceHandle, NodeInfo
 
@@ -57,7 +57,7 @@ NO_WIFI = ("/dev/wmtWifi never appeared after DO_MODULE_INIT: the kernel is buil
            "(the WLAN part of the connectivity driver); rebuild the kernel with it (=y or =m)")
 
 
-@dataclass
+@record
 class InitResult:
     skipped: bool
     chip_id: int | None = None

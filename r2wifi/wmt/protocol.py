@@ -42,8 +42,8 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
+from r2wifi.records import field, record
 from r2wifi.wmt.firmware import HEADER_SIZE, prefix_for_chip
 
 PATCH_INFO_SIZE = 264
@@ -56,23 +56,23 @@ class ProtocolError(Exception):
 
 # ---- events ---------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CommandRead:
     data: bytes
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ChipInfo:
     value: int | None  # None: the ioctl failed
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Listing:
     names: list[str] | None  # None: opendir failed
     error: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Header:
     data: bytes | None  # None: open/read failed
     error: str = ""
@@ -83,29 +83,29 @@ Event = CommandRead | ChipInfo | Listing | Header
 # ---- actions --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GetChipInfo:
     which: int  # 0 chip id, 1 hw version, 2 fw (ROM) version
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ListDir:
     path: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReadHeader:
     path: str
     size: int = HEADER_SIZE
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Ioctl:
     name: str
     arg: int | bytes
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reply:
     command: str
     text: str
@@ -115,7 +115,7 @@ class Reply:
         return self.text.encode("ascii")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Log:
     text: str
 
@@ -146,7 +146,7 @@ def unpack_patch_info(data: bytes) -> tuple[int, bytes, str]:
     return seq, addr, name.split(b"\0", 1)[0].decode()
 
 
-@dataclass
+@record
 class _SrhPatch:
     """Working memory of one srh_patch handler run."""
 

@@ -9,7 +9,8 @@ the chip is powered, or raises :class:`UserError` with the launcher's own cause.
   are already imported. A double fork: the launcher is not a child of the caller (a supervisor that
   started it never holds its zombie), runs in a new session, points every inherited descriptor at
   /dev/null (no connection of the parent stays usable in it), keeps a pipe as stderr for a start-up
-  error (its end of file tells the parent the launcher is gone) and makes fresh backend connections
+  error and lets go of it once the chip is powered (its end of file wakes the waiting parent at once;
+  with no such process it means the launcher is gone) and makes fresh backend connections
   with ``make_backend``.
 * ``spawn`` (when threads run, e.g. inside the supervisor, where a fork could inherit a held lock):
   one ``python -m r2wifi chip launch --daemon`` (which forks the launcher as above and exits once the
@@ -30,15 +31,14 @@ from __future__ import annotations
 import os
 import select
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from r2wifi.errors import UserError
+from r2wifi.records import field, record
 from r2wifi.wmt import driver, state
 from r2wifi.wmt.backend import Backend
 
@@ -49,7 +49,7 @@ POLL_S = 0.005
 POLL_MAX_S = 0.05
 
 
-@dataclass
+@record
 class Started:
     """The result of :func:`start_resident`."""
 
@@ -60,29 +60,45 @@ class Started:
 
 
 class _Child:
-    """The double-forked launcher, seen from the caller: its pid and the read end of its stderr pipe."""
+    """The double-forked launcher, seen from the caller: its pid and the read end of its stderr pipe (the
+    launcher writes a start-up error there, and lets go of the pipe once the chip is powered)."""
 
     def __init__(self, pid: int, err_fd: int) -> None:
         self.pid = pid
         self.err_fd = err_fd
-        self.gone = False
+        self.eof = False
         self.text = b""
 
     def _drain(self) -> None:
-        while self.err_fd >= 0 and not self.gone:
+        while self.err_fd >= 0 and not self.eof:
             try:
                 b = os.read(self.err_fd, 4096)
             except BlockingIOError:
                 return
-            if not b:  # every holder of the write end (the launcher) is gone
-                self.gone = True
+            if not b:  # the launcher let go of the pipe: it powered the chip, or it is gone
+                self.eof = True
                 return
             self.text += b
 
     def poll(self) -> bool:
         """True once the launcher has exited."""
         self._drain()
-        return self.gone
+        if not self.eof:
+            return False
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+
+    def wait(self, timeout: float) -> None:
+        """Up to ``timeout`` s, less when the launcher writes to the pipe or lets go of it."""
+        if self.eof or self.err_fd < 0:
+            time.sleep(timeout)
+        else:
+            select.select([self.err_fd], [], [], timeout)
 
     def error_text(self) -> str:
         self._drain()
@@ -128,9 +144,17 @@ def _fork(make_backend: Callable[[], Backend], patch_dir: str, retries: int) -> 
 
         detach_descriptors(keep={wfd}, reset=(signal.SIGTERM, signal.SIGINT, signal.SIGPIPE))
         os.dup2(wfd, 2)  # a start-up error reaches the parent through the pipe
+        os.close(wfd)
         from r2wifi.wmt.launcher import run_resident
 
-        rc = run_resident(make_backend(), patch_dir, stream=None, power_tries=retries, make_backend=make_backend)
+        def release() -> None:
+            """Powered: the start-up is over, so the pipe's end of file wakes the waiting parent at once."""
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+
+        rc = run_resident(make_backend(), patch_dir, stream=None, power_tries=retries, make_backend=make_backend,
+                          on_powered=release)
     except UserError as e:
         _write_fd(2, f"r2wifi: error: {e}\n")
     except BaseException as e:  # noqa: B036 - the child must never return into the parent's stack
@@ -141,6 +165,8 @@ def _fork(make_backend: Callable[[], Backend], patch_dir: str, retries: int) -> 
 
 def _spawn(backend_name: str, patch_dir: str, retries: int, timeout: float) -> Started:
     """One ``r2wifi chip launch --daemon`` process (it forks the launcher and returns once it powered the chip)."""
+    import subprocess  # only here: `up`, single-threaded, forks (and subprocess costs ~20 ms to import on the board)
+
     t0 = time.monotonic()
     argv = [sys.executable, "-m", "r2wifi", "--backend", backend_name, "chip", "launch", "--daemon", "--quiet",
             "-p", patch_dir, "--retries", str(retries), "--timeout", f"{timeout:g}"]
@@ -219,5 +245,5 @@ def start_resident(backend: Backend, patch_dir: str = driver.DEFAULT_PATCH_DIR, 
             why = st.get("last_error") if mine else None
             raise UserError(f"the chip was not powered within {timeout:g} s"
                             + (f": {why}" if why else " (see launcher.log)"))
-        select.select([child.err_fd], [], [], poll)  # woken early when the launcher exits or complains
+        child.wait(poll)  # woken early when the launcher powered the chip, complains or exits
         poll = min(poll * 1.5, POLL_MAX_S)

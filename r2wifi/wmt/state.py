@@ -21,15 +21,15 @@ import fcntl
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from r2wifi.fsutil import atomic_write
 from r2wifi.paths import ensure_dir, state_dir
+from r2wifi.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LauncherFiles:
     pid: Path
     lock: Path

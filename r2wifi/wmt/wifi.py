@@ -32,9 +32,9 @@ import re
 import select
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from r2wifi.errors import UserError
+from r2wifi.records import field, record
 from r2wifi.wmt import driver
 from r2wifi.wmt.backend import Backend
 from r2wifi.wmt.loader import WMTWIFI, check_not_regular, is_char
@@ -69,7 +69,7 @@ def current_mode(present: list[str], names: str = "default") -> str:
     return "off"
 
 
-@dataclass
+@record
 class ModeResult:
     mode: str
     previous: str

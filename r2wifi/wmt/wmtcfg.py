@@ -13,9 +13,9 @@ follow the field widths the kernel stores (8/16/32 bits).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
+from r2wifi.records import record
 from r2wifi.wmt.firmware import Finding
 
 _U8, _U16, _U32 = 0xFF, 0xFFFF, 0xFFFFFFFF
@@ -63,14 +63,14 @@ _DEFANT = re.compile(r"^mt\d{4}\.defAnt$")
 _NUMBER = re.compile(r"^(0[xX][0-9a-fA-F]+|\d+)$")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Entry:
     line: int
     key: str
     value: int
 
 
-@dataclass
+@record
 class WmtConfig:
     entries: list[Entry]
     findings: list[Finding]

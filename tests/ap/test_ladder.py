@@ -199,13 +199,12 @@ def test_nan_and_inf_in_the_config_never_freeze_recovery() -> None:
 
 def test_nan_from_the_supervisor_section_is_named(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The supervisor maps [supervisor] keys to the ladder and names a replaced nan by its config key."""
-    import dataclasses
-
+    from r2wifi import records
     from r2wifi.config import default_config
     from r2wifi.service.supervisor import ladder_config_checked
 
     cfg = default_config()
-    cfg = dataclasses.replace(cfg, supervisor=dataclasses.replace(cfg.supervisor, backoff_initial=float("nan"),
+    cfg = records.replace(cfg, supervisor=records.replace(cfg.supervisor, backoff_initial=float("nan"),
                                                                   max_restarts=float("inf")))
     lc, notes = ladder_config_checked(cfg)
     assert lc.backoff_base == LadderConfig().backoff_base and lc.limit == LadderConfig().limit
@@ -322,15 +321,15 @@ class _SlowDaemons:
 
 def test_supervisor_announces_itself_only_once_every_watcher_is_in_place(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Lines hostapd logs right after "supervising" is printed are seen, however slowly the watchers start."""
-    import dataclasses
     import io
     import threading
     import time
 
+    from r2wifi import records
     from r2wifi.service.supervisor import Supervisor
 
     ctl = FakeController(tmp_path, fail=set())
-    ctl.cfg = dataclasses.replace(ctl.cfg, chip=dataclasses.replace(ctl.cfg.chip, enabled=False))
+    ctl.cfg = records.replace(ctl.cfg, chip=records.replace(ctl.cfg.chip, enabled=False))
     log = tmp_path / "hostapd.log"
     log.write_text("1.0: ap0: old line from before the supervisor started\n")
     ctl.daemon_name = "hostapd"  # type: ignore[attr-defined]
@@ -445,10 +444,10 @@ def test_a_rung_whose_result_does_not_verify_is_a_failure(tmp_path) -> None:  # 
 
 def test_degraded_is_logged_published_and_sent_to_systemd(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Past the budget: a 'degraded' log line, supervisor.json says so, STATUS= starts with 'degraded'."""
-    import dataclasses
     import io
     import json
 
+    from r2wifi import records
     from r2wifi.service.supervisor import Supervisor
 
     class Rec:
@@ -462,7 +461,7 @@ def test_degraded_is_logged_published_and_sent_to_systemd(tmp_path) -> None:  # 
             return True
 
     ctl = FakeController(tmp_path, fail=set())
-    ctl.cfg = dataclasses.replace(ctl.cfg, supervisor=dataclasses.replace(
+    ctl.cfg = records.replace(ctl.cfg, supervisor=records.replace(
         ctl.cfg.supervisor, max_restarts=1, backoff_initial=0.5, backoff_max=0.5))
     t = [0.0]
     note = Rec()

@@ -7,7 +7,6 @@ in-process with the vendor prefixes replaced by the synthetic files' own.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import os
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from r2wifi import records
 from r2wifi.board import fwinstall
 from r2wifi.board.fileops import RealFileOps
 from r2wifi.errors import UserError
@@ -251,7 +251,7 @@ def test_known_hashes_install_without_allow_unknown(tmp_path: Path, monkeypatch:
     known = []
     for kf in fw.KNOWN_FILES:
         data = (src / fw.install_path(kf).lstrip("/")).read_bytes()
-        known.append(dataclasses.replace(kf, sha256_prefix=hashlib.sha256(data).hexdigest()[:8], size=len(data)))
+        known.append(records.replace(kf, sha256_prefix=hashlib.sha256(data).hexdigest()[:8], size=len(data)))
     monkeypatch.setattr(fw, "KNOWN_FILES", tuple(known))
     root = old_system(tmp_path / "root")
     plan = fwinstall.plan_install(src, root)

@@ -249,3 +249,19 @@ def test_start_resident_spawned_once_when_threads_run(simrig: SimRig) -> None:
     cmdline = Path(f"/proc/{res.pid}/cmdline").read_bytes().split(b"\0")
     assert b"r2wifi" in cmdline and b"launch" in cmdline  # a spawned `python -m r2wifi chip launch`
     assert simrig.status()["chip_powered"] is True
+
+
+def test_forked_launcher_lets_go_of_its_error_pipe_once_powered(simrig: SimRig) -> None:
+    """A forked launcher points stderr at /dev/null once powered: the waiting caller wakes on the pipe's end."""
+    from r2wifi.backends import backend_factory
+    from r2wifi.wmt.loader import Loader
+    from r2wifi.wmt.resident import start_resident
+
+    make = backend_factory("sim")
+    Loader(make()).run()
+    res = start_resident(make(), str(simrig.fw), backend_name="sim", make_backend=make, timeout=60)
+    assert res.already is False and res.pid == simrig.launcher_pid()
+    assert os.readlink(f"/proc/{res.pid}/fd/2") == "/dev/null"
+    os.kill(res.pid, 0)  # released, not gone
+    assert simrig.status()["chip_powered"] is True
+    assert stop_launcher(simrig.tmp / "state")

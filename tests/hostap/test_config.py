@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import stat
@@ -10,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from r2wifi import records
 from r2wifi.config import (
     Config,
     default_config,
@@ -66,7 +66,7 @@ def test_commented_default_file_loads_and_keeps_every_key():
     """The file `config init` writes loads back to the defaults plus the passphrase."""
     cfg = parse_config(render_default_toml(GOOD))
     assert cfg.ap.passphrase == GOOD
-    assert cfg.ap == dataclasses.replace(default_config().ap, passphrase=GOOD)
+    assert cfg.ap == records.replace(default_config().ap, passphrase=GOOD)
     assert cfg.dhcp == default_config().dhcp and cfg.supervisor == default_config().supervisor
 
 
@@ -413,7 +413,7 @@ def test_every_numeric_key_has_a_documented_range():
 
     text = render_default_toml(GOOD)
     numeric = [
-        f"{name}.{f.name}" for name, cls in _SECTIONS.items() for f in dataclasses.fields(cls)
+        f"{name}.{f.name}" for name, cls in _SECTIONS.items() for f in records.fields(cls)
         if isinstance(f.default, int | float) and not isinstance(f.default, bool)
     ]
     assert sorted(numeric) == sorted(RANGES)
@@ -475,7 +475,7 @@ def _with(text: str) -> str:
 
 
 def test_ap_options_load():
-    """hidden, isolate_clients, the MAC filter and DHCP reservations load into the dataclasses."""
+    """hidden, isolate_clients, the MAC filter and DHCP reservations load into the records."""
     cfg = parse_config(_with(f'[ap.mac_filter]\nmode = "allow"\nmacs = ["{MAC1.upper()}", "{MAC2}"]\n'
                              f'[[dhcp.reservation]]\nmac = "{MAC1}"\nip = "192.168.10.10"\nname = "printer"\n'
                              f'[[dhcp.reservation]]\nmac = "{MAC2}"\nip = "192.168.10.150"\n')

@@ -3,13 +3,13 @@ whatever text or values a config file holds, loading it gives a Config or a one-
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from r2wifi import records
 from r2wifi.config import _SECTIONS, Config, dump_toml, parse_config, toml_value
 from r2wifi.errors import UserError
 from r2wifi.hostap.qr import wifi_qr_payload
@@ -105,7 +105,7 @@ def test_qr_payload_decodes_to_ssid_and_passphrase(ssid: str, passphrase: str):
 # -- the loader never fails with anything but a UserError (issue 9 item 4) --------------------
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-KEYS = [(name, f.name) for name, cls in _SECTIONS.items() for f in dataclasses.fields(cls)]
+KEYS = [(name, f.name) for name, cls in _SECTIONS.items() for f in records.fields(cls)]
 KEYS += [("ap.mac_filter", "mode"), ("ap.mac_filter", "macs")]
 
 scalars = st.one_of(

@@ -70,7 +70,7 @@ def test_packaging_writes_wheel_sdist_and_deb(dist: Path) -> None:
         names = set(zf.namelist())
         entry = zf.read(f"r2wifi-{__version__}.dist-info/entry_points.txt").decode()
     assert "r2wifi/cli/main.py" in names and "r2wifi/service/templates/systemd.service.txt" in names
-    assert "r2wifi = r2wifi.cli.main:main" in entry
+    assert "r2wifi = r2wifi.cli.main:run" in entry
 
 
 def test_deb_depends_on_debian_packages(deb: Path) -> None:

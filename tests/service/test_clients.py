@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from r2wifi import records
 from r2wifi.hostap.ctrl import parse_sta
 from r2wifi.service import clients
 from tests.service.fakeap import DATA, fake_hostapd
@@ -81,7 +82,7 @@ def test_query_over_a_hostapd_control_socket(short_dir: Path):
     assert laptop["ip"] == "192.168.50.23" and laptop["hostname"] == "laptop"
     assert isinstance(laptop["signal_dbm"], int) and isinstance(laptop["rx_rate_mbps"], float)
     assert json.loads(json.dumps(stations)) == stations  # JSON-ready
-    assert set(laptop) == {f.name for f in __import__("dataclasses").fields(clients.Station)}
+    assert set(laptop) == {f.name for f in records.fields(clients.Station)}
 
 
 def test_wired_driver_says_authorization_does_not_apply(short_dir: Path):

@@ -330,7 +330,7 @@ def build_rootfs(cache: Path, closure: list[tuple[str, str, str]], debs: dict[st
     _compile(stage / "usr" / "lib" / "python3" / "dist-packages")
     _mksquashfs(stage, out)
     shutil.rmtree(stage)
-    _prune(cache, "rootfs-*.sqfs", out)
+    _prune(cache, "rootfs-" + "?" * len(key) + ".sqfs", out)  # not the rootfs-deb-* image
     return out
 
 
@@ -469,6 +469,16 @@ def build_deb_rootfs(apt: Apt, cache: Path, rebuilt: list[str]) -> tuple[Path, i
 
 
 # -- r2wifi layer -----------------------------------------------------------------------------------
+def _console_script(site: Path) -> str:
+    """/usr/bin/r2wifi as pip and dh-python write it: the wheel's ``r2wifi`` console-script entry point."""
+    import configparser
+
+    ep = configparser.ConfigParser()
+    ep.read(next(site.glob("r2wifi-*.dist-info/entry_points.txt")))
+    module, func = ep["console_scripts"]["r2wifi"].strip().split(":")
+    return f"#!/usr/bin/python3\nimport sys\nfrom {module} import {func}\nsys.exit({func}())\n"
+
+
 def _project_key() -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
     h.update((REPO / "pyproject.toml").read_bytes())
@@ -509,7 +519,7 @@ def build_r2wifi(cache: Path, rebuilt: list[str]) -> Path:
     bindir = stage / "root" / "usr" / "bin"
     bindir.mkdir(parents=True)
     entry = bindir / "r2wifi"
-    entry.write_text("#!/usr/bin/python3\nimport sys\nfrom r2wifi.cli.main import main\nsys.exit(main())\n")
+    entry.write_text(_console_script(site))
     entry.chmod(0o755)
     (stage / "root" / ".twin-r2wifi").write_text(wheel.name + "\n")
     _compile(site)
