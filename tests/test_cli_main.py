@@ -76,3 +76,17 @@ def test_leave_keeps_the_normal_exit_for_atexit_handlers_and_threads():
     p = _leave("import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.3), print('thread done', "
                "flush=True))).start()", "no-such-command")
     assert p.returncode == 2 and "thread done" in p.stdout and "teardown" in p.stdout
+
+
+def test_help_width_is_the_one_shutil_finds(monkeypatch):
+    """The help formatter's width (found without importing shutil) agrees with shutil.get_terminal_size."""
+    import shutil
+
+    from r2wifi.cli.main import _columns
+
+    for value in ("0", "-3", "abc", "40", "132", None):
+        if value is None:
+            monkeypatch.delenv("COLUMNS", raising=False)
+        else:
+            monkeypatch.setenv("COLUMNS", value)
+        assert _columns() == shutil.get_terminal_size().columns, value

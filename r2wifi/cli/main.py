@@ -61,9 +61,11 @@ class _Formatter(argparse.HelpFormatter):
 def _columns() -> int:
     """The terminal width as shutil.get_terminal_size finds it: $COLUMNS, then stdout's terminal, else 80."""
     try:
-        return max(int(os.environ.get("COLUMNS", "")), 1)
+        columns = int(os.environ.get("COLUMNS", ""))
     except ValueError:
-        pass
+        columns = 0
+    if columns > 0:
+        return columns
     try:
         return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
     except (AttributeError, ValueError, OSError):
