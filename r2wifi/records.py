@@ -26,6 +26,7 @@ Rules.
   ``order``, ``slots``, ``kw_only``, ``init=False``.
 - The module functions :func:`fields`, :func:`replace`, :func:`asdict`, :func:`is_record` are the
   dataclasses ones for records. Type checkers see a dataclass (PEP 681 ``dataclass_transform``).
+- A leaf: it imports only ``typing``, so every layer, even ``wmt.driver``, may import it.
 """
 
 from __future__ import annotations

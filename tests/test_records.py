@@ -153,3 +153,12 @@ def test_the_start_up_path_imports_neither_dataclasses_nor_inspect() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_records_is_a_leaf_every_layer_may_import() -> None:
+    """r2wifi.records imports no other r2wifi module (wmt.driver, which imports nothing else, uses it)."""
+    code = ("import sys, r2wifi.records\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.startswith('r2wifi'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["r2wifi", "r2wifi.accel", "r2wifi.records"]  # the package's own __init__

@@ -5,7 +5,8 @@ Theory of operation: the simulator (:mod:`r2wifi.sim`), the loader and launcher 
 ids, the firmware file set and the driver's timeouts from here, so a fact can change in one place.
 Sources: ``shared/spec/driver-interface.md`` §1-§3, §8 and the corrections of §11; platform.md B.
 
-Rules: constants and frozen tables only, no I/O, imports nothing from r2wifi (every layer may import it).
+Rules: constants and frozen tables only, no I/O, imports nothing from r2wifi but the leaf
+:mod:`r2wifi.records` (so every layer may import it).
 """
 
 from __future__ import annotations
